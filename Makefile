@@ -1,0 +1,51 @@
+# restore — every target installs what it needs (apt packages, a Python venv) idempotently.
+#   make demo   set up, build, and run the main job on the shipped examples
+#   make test   set up and run every test suite (what CI runs)
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# A CPU wheel the machines carry; plain `torch` pulls CUDA and does not import.
+TORCH := torch==2.13.0+cpu
+RESTORE := .build/release/restore
+
+.PHONY: all deps venv build release test demo bench fixtures examples clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+venv: $(VENV)/.requirements-ok
+
+$(VENV)/.requirements-ok: training/requirements.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -r training/requirements.txt
+	@touch $@
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release --product restore
+
+test: deps venv
+	swift build --build-tests
+	scripts/run-tests
+
+demo: release
+	@echo "== restore info on the example clips =="
+	$(RESTORE) info Examples/*.flac
+
+bench: deps
+	bench/frontend
+
+# Regenerate committed fixtures and examples (developers only; needs librosa).
+fixtures: venv
+	$(PY) -m pip install -q librosa
+	$(PY) training/make_frontend_fixtures.py
+
+examples: venv
+	$(PY) scripts/make-examples.py
+
+clean:
+	rm -rf .build $(VENV)

@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// System libraries come from Debian's -dev packages (see Makefile `deps`);
+// each module map is a shim header plus a `link` line, no pkg-config.
+let package = Package(
+    name: "restore",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "restore", targets: ["restore-cli"]),
+        .executable(name: "restore-bench", targets: ["restore-bench"]),
+        .library(name: "RestoreCore", targets: ["RestoreCore"]),
+        .library(name: "Tasks", targets: ["Tasks"]),
+        .library(name: "Probe", targets: ["Probe"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CSndFile", path: "Sources/CSndFile"),
+        .systemLibrary(name: "CSampleRate", path: "Sources/CSampleRate"),
+        .systemLibrary(name: "CFFTW3", path: "Sources/CFFTW3"),
+        .target(
+            name: "RestoreCore",
+            dependencies: ["COpenBLAS", "CSndFile", "CSampleRate", "CFFTW3"],
+            // Numeric code is unusable unoptimised; tests run debug builds.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
+        .target(
+            name: "Tasks",
+            dependencies: ["RestoreCore", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(name: "Probe", dependencies: ["RestoreCore"]),
+        .executableTarget(
+            name: "restore-cli",
+            dependencies: [
+                "RestoreCore", "Tasks", "Probe",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "restore-bench",
+            dependencies: [
+                "RestoreCore", "Tasks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/Sources/restore-bench"
+        ),
+        .testTarget(name: "RestoreCoreTests", dependencies: ["RestoreCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
+        .testTarget(name: "ProbeTests", dependencies: ["Probe"]),
+        .testTarget(name: "RestoreCLITests", dependencies: ["restore-cli", "RestoreCore"]),
+    ]
+)

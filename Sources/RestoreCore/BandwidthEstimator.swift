@@ -1,0 +1,99 @@
+import Foundation
+
+/// Estimates the effective bandwidth of a recording: the highest frequency where
+/// its long-term spectrum stays above the noise floor. Used by `bwe --cutoff auto`
+/// and reported by `restore info`.
+public struct BandwidthEstimate: Sendable, Equatable, Codable {
+    /// Estimated upper band edge in Hz.
+    public var cutoff: Double
+    /// Half the sample rate.
+    public var nyquist: Double
+    /// True when no drop to a noise floor was found below Nyquist.
+    public var isFullBand: Bool
+}
+
+public enum BandwidthEstimator {
+    /// Spectral resolution of the long-term spectrum, about 10 Hz per bin.
+    static func fftSize(for rate: Double) -> Int {
+        var n = 256
+        while Double(n) < rate / 10 { n *= 2 }
+        return n
+    }
+
+    /// Long-term power spectrum in dB (all channels summed), `nFFT/2+1` bins.
+    /// Blackman–Harris window: its −92 dB side lobes keep a steep edge steep.
+    public static func longTermSpectrum(_ buffer: AudioBuffer, nFFT: Int, maxFrames: Int = 4000) -> [Double] {
+        let bins = nFFT / 2 + 1
+        let hop = nFFT / 2
+        let w: [Float] = (0..<nFFT).map { i in
+            let x = 2 * Double.pi * Double(i) / Double(nFFT)
+            return Float(0.35875 - 0.48829 * cos(x) + 0.14128 * cos(2 * x) - 0.01168 * cos(3 * x))
+        }
+        let n = buffer.frameCount
+        let available = n >= nFFT ? 1 + (n - nFFT) / hop : 1
+        // Long files: an even spread of frames is as good as all of them.
+        let step = max(1, (available + maxFrames - 1) / maxFrames)
+        let fft = RealFFT.plan(size: nFFT)
+        let ws = fft.makeWorkspace()
+        var power = [Double](repeating: 0, count: bins)
+        var count = 0
+        for ch in buffer.channels {
+            ch.withUnsafeBufferPointer { x in
+                var f = 0
+                while f < available {
+                    let base = f * hop
+                    for i in 0..<nFFT { ws.real[i] = base + i < n ? x[base + i] * w[i] : 0 }
+                    fft.forward(ws)
+                    let c = ws.complexFloats
+                    for b in 0..<bins {
+                        let re = Double(c[2 * b]), im = Double(c[2 * b + 1])
+                        power[b] += re * re + im * im
+                    }
+                    count += 1
+                    f += step
+                }
+            }
+        }
+        return power.map { 10 * log10($0 / Double(max(count, 1)) + 1e-30) }
+    }
+
+    public static func estimate(_ buffer: AudioBuffer) -> BandwidthEstimate {
+        let rate = buffer.sampleRate
+        let nyquist = rate / 2
+        let nFFT = fftSize(for: rate)
+        let binHz = rate / Double(nFFT)
+        let raw = longTermSpectrum(buffer, nFFT: nFFT)
+        let bins = raw.count
+        // Smooth ±50 Hz so single noisy bins do not decide the edge.
+        let k = max(1, Int((50 / binHz).rounded(.up)))
+        var level = [Double](repeating: 0, count: bins)
+        for b in 0..<bins {
+            let lo = max(0, b - k), hi = min(bins - 1, b + k)
+            var s = 0.0
+            for j in lo...hi { s += raw[j] }
+            level[b] = s / Double(hi - lo + 1)
+        }
+        // Ignore DC and sub-bass (hum, offsets) and the bin at Nyquist.
+        let first = max(1, Int(100 / binHz))
+        let usable = Array(level[first..<(bins - 1)]).sorted()
+        guard usable.count > 8 else { return BandwidthEstimate(cutoff: nyquist, nyquist: nyquist, isFullBand: true) }
+        let floorLevel = usable[usable.count * 5 / 100]
+        let reference = usable[usable.count * 90 / 100]
+        if reference - floorLevel < 15 {
+            return BandwidthEstimate(cutoff: nyquist, nyquist: nyquist, isFullBand: true)
+        }
+        let threshold = max(floorLevel + 12, reference - 80)
+        var top = bins - 2
+        while top > first && level[top] <= threshold { top -= 1 }
+        // Refine to the edge: the last bin within 10 dB of the band just below it.
+        let below = max(first, top - Int(600 / binHz)), above = max(first, top - Int(300 / binHz))
+        var edge = top
+        if above > below {
+            let local = Array(level[below..<above]).sorted()[(above - below) / 2]
+            while edge > first && level[edge] < local - 10 { edge -= 1 }
+        }
+        let cutoff = min(nyquist, Double(edge) * binHz)
+        let fullBand = cutoff >= nyquist * 0.97
+        return BandwidthEstimate(cutoff: fullBand ? nyquist : cutoff, nyquist: nyquist, isFullBand: fullBand)
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import RestoreCore
+import Tasks
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Describe audio files: format, rate, channels, duration, level, bandwidth, clipping.",
+        discussion: """
+        Every file is read in full. A file that cannot be read is reported on stderr
+        and the others are still described; the exit code is 1 if any file failed.
+
+        Examples:
+          restore info take.wav
+          restore info --json archive/*.flac > report.json
+        """
+    )
+
+    @Flag(name: .long, help: "Print JSON: one object for one file, an array for several.")
+    var json = false
+
+    @Argument(help: "Audio files (WAV, FLAC, OGG/Vorbis, Opus, MP3, … whatever libsndfile reads).")
+    var files: [String]
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one audio file") }
+    }
+
+    func run() throws {
+        var reports: [AudioReport] = []
+        var failed = 0
+        for file in files {
+            do {
+                let report = try AudioReport.measure(path: file)
+                reports.append(report)
+                if !json { print(report.text) }
+            } catch let error as RestoreError {
+                CLIOutput.error(error.description)
+                failed += 1
+            }
+        }
+        if json && !reports.isEmpty {
+            print(files.count == 1 ? try CLIOutput.json(reports[0]) : try CLIOutput.json(reports))
+        }
+        if failed > 0 { throw ExitCode(1) }
+    }
+}

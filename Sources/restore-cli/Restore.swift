@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import RestoreCore
+
+@main
+struct Restore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Audio restoration and generation on one masked generative engine (SpecMaskGIT).",
+        discussion: """
+        Examples:
+          restore info take.wav            # format, level, bandwidth and clipping of a file
+          restore info --json *.flac       # the same, machine-readable
+        """,
+        version: RestoreVersion.string,
+        subcommands: [Info.self]
+    )
+
+    /// One-line errors naming the file, exit code 1; never a stack trace for user input.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as RestoreError {
+            CLIOutput.error(error.description)
+            Foundation.exit(1)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+enum RestoreVersion {
+    static let string = "0.1.0"
+}
+
+enum CLIOutput {
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("restore: error: \(message)\n".utf8))
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // JSON has no infinities; reports already map −∞ dB to a finite stand-in.
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try enc.encode(value), as: UTF8.self)
+    }
+}

@@ -1,0 +1,22 @@
+import Foundation
+import XCTest
+
+/// `--help` output is part of the interface: the worked examples must stay true.
+/// Regenerate after an intended change with `UPDATE_GOLDEN=1 swift test --filter HelpGoldenTests`.
+final class HelpGoldenTests: XCTestCase {
+    static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+
+    func check(_ args: [String], _ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try CLI.run(args)
+        XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
+        let path = HelpGoldenTests.golden.appendingPathComponent(name)
+        if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {
+            try r.stdout.write(to: path, atomically: true, encoding: .utf8)
+        }
+        let expected = try String(contentsOf: path, encoding: .utf8)
+        XCTAssertEqual(r.stdout, expected, "help for \(args) changed; see \(path.path)", file: file, line: line)
+    }
+
+    func testRootHelp() throws { try check(["--help"], "restore.help.txt") }
+    func testInfoHelp() throws { try check(["info", "--help"], "info.help.txt") }
+}

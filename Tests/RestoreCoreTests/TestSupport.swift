@@ -1,0 +1,33 @@
+import Foundation
+import XCTest
+@testable import RestoreCore
+
+enum Fixtures {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static func npy(_ relative: String) throws -> NumpyArray {
+        try NumpyArray.read(root.appendingPathComponent(relative).path)
+    }
+}
+
+/// ‖a − b‖ / ‖b‖ in Double.
+func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
+    precondition(a.count == b.count)
+    var num = 0.0, den = 0.0
+    for i in 0..<a.count {
+        let d = Double(a[i]) - Double(b[i])
+        num += d * d
+        den += Double(b[i]) * Double(b[i])
+    }
+    return (num / max(den, 1e-300)).squareRoot()
+}
+
+func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
+    zip(a, b).map { abs($0 - $1) }.max() ?? 0
+}
+
+/// A fresh folder under the system temp directory, removed by the caller's teardown.
+func makeTempFolder() throws -> String {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("restore-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url.path
+}

@@ -1,0 +1,46 @@
+import XCTest
+import RestoreCore
+@testable import Tasks
+
+final class AudioReportTests: XCTestCase {
+    func info(_ rate: Double, _ channels: Int) -> AudioFileInfo {
+        AudioFileInfo(path: "mem.wav", format: AudioFormat(sndfileFormat: 0x010002), sampleRate: rate,
+                      channelCount: channels, declaredFrames: 0)
+    }
+
+    func testLevelsOfAKnownSine() {
+        // A full-period sine of amplitude 0.5: peak −6.02 dBFS, RMS −9.03 dBFS.
+        let x = TestSignals.sine(frequency: 441, sampleRate: 44100, seconds: 1, amplitude: 0.5)
+        let r = AudioReport.measure(AudioBuffer(sampleRate: 44100, mono: x), info: info(44100, 1))
+        XCTAssertEqual(r.peakDBFS, 20 * log10(0.5), accuracy: 0.01)
+        XCTAssertEqual(r.rmsDBFS, 20 * log10(0.5 / 2.0.squareRoot()), accuracy: 0.01)
+        XCTAssertEqual(r.clippedRatio, 0)
+        XCTAssertEqual(r.duration, 1, accuracy: 1e-9)
+        XCTAssertEqual(r.format, "WAV")
+        XCTAssertEqual(r.subtype, "PCM_16")
+    }
+
+    func testClippedRatioCountsFullScaleSamples() {
+        var x = TestSignals.sine(frequency: 100, sampleRate: 8000, seconds: 1, amplitude: 2)
+        x = x.map { min(1, max(-1, $0)) }
+        let r = AudioReport.measure(AudioBuffer(sampleRate: 8000, channels: [x, [Float](repeating: 0, count: x.count)]), info: info(8000, 2))
+        // |2 sin θ| ≥ 1 for θ in [π/6, 5π/6]: two thirds of one channel, a third of all samples.
+        XCTAssertEqual(r.clippedRatio, 1.0 / 3, accuracy: 0.01)
+        XCTAssertEqual(r.peakDBFS, 0, accuracy: 1e-6)
+    }
+
+    func testSilenceReportsTheFloorNotInfinity() {
+        let r = AudioReport.measure(AudioBuffer(sampleRate: 8000, mono: [Float](repeating: 0, count: 800)), info: info(8000, 1))
+        XCTAssertEqual(r.peakDBFS, AudioReport.silenceDB)
+        XCTAssertEqual(r.rmsDBFS, AudioReport.silenceDB)
+        XCTAssertTrue(r.text.contains("peak:        -inf dBFS"))
+    }
+
+    func testReportsTheBandwidth() {
+        let noise = TestSignals.whiteNoise(sampleRate: 22050, seconds: 2, seed: 2)
+        let y = FIRFilter.lowPass(cutoff: 4000, sampleRate: 22050).apply(noise)
+        let r = AudioReport.measure(AudioBuffer(sampleRate: 22050, mono: y), info: info(22050, 1))
+        XCTAssertEqual(r.bandwidth, 4000, accuracy: 200)
+        XCTAssertFalse(r.fullBand)
+    }
+}
