@@ -51,6 +51,6 @@ let package = Package(
         .testTarget(name: "RestoreCoreTests", dependencies: ["RestoreCore"], exclude: ["Fixtures"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
         .testTarget(name: "ProbeTests", dependencies: ["Probe"]),
-        .testTarget(name: "RestoreCLITests", dependencies: ["restore-cli", "RestoreCore"]),
+        .testTarget(name: "RestoreCLITests", dependencies: ["restore-cli", "RestoreCore"], exclude: ["Golden"]),
     ]
 )
