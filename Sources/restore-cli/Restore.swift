@@ -11,9 +11,10 @@ struct Restore: ParsableCommand {
         Examples:
           restore info take.wav            # format, level, bandwidth and clipping of a file
           restore info --json *.flac       # the same, machine-readable
+          restore vocode take.wav          # resynthesise through the vocoder
         """,
         version: RestoreVersion.string,
-        subcommands: [Info.self]
+        subcommands: [Info.self, Vocode.self]
     )
 
     /// One-line errors naming the file, exit code 1; never a stack trace for user input.
@@ -22,6 +23,9 @@ struct Restore: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as RestoreError {
+            CLIOutput.error(error.description)
+            Foundation.exit(1)
+        } catch let error as SafeTensorsError {
             CLIOutput.error(error.description)
             Foundation.exit(1)
         } catch {

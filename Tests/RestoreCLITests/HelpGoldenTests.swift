@@ -19,4 +19,5 @@ final class HelpGoldenTests: XCTestCase {
 
     func testRootHelp() throws { try check(["--help"], "restore.help.txt") }
     func testInfoHelp() throws { try check(["info", "--help"], "info.help.txt") }
+    func testVocodeHelp() throws { try check(["vocode", "--help"], "vocode.help.txt") }
 }

@@ -44,3 +44,39 @@ final class HiFiGANParityTests: XCTestCase {
         }
     }
 }
+
+extension HiFiGANParityTests {
+    /// Chunks with 16 frames of context reproduce the whole-input output, in parallel or not.
+    func testChunkedSynthesisEqualsWholeInput() throws {
+        let vocoder = try loadVocoder()
+        let mel = try Fixtures.npy("hifigan/mel.npy")
+        let spec = MelSpectrogram(melCount: 80, frames: 172, values: mel.values)
+        let whole = vocoder(Tensor(shape: mel.shape, data: mel.values), threads: 1)
+        for (chunk, threads) in [(64, 1), (50, 2), (1024, 2)] {
+            let chunked = vocoder.synthesize(spec, chunkFrames: chunk, threads: threads)
+            XCTAssertEqual(chunked.count, whole.count)
+            XCTAssertLessThan(relativeL2(chunked, whole), 1e-5, "chunk \(chunk), threads \(threads)")
+        }
+    }
+
+    func testResynthesisKeepsRateChannelsAndLength() throws {
+        let vocoder = try loadVocoder()
+        let left = TestSignals.sine(frequency: 440, sampleRate: 44100, seconds: 0.5, amplitude: 0.3)
+        let right = TestSignals.sine(frequency: 660, sampleRate: 44100, seconds: 0.5, amplitude: 0.2)
+        let result = try Resynthesis(vocoder: vocoder).run(AudioBuffer(sampleRate: 44100, channels: [left, right]))
+        XCTAssertEqual(result.audio.sampleRate, 44100)
+        XCTAssertEqual(result.audio.channelCount, 2)
+        XCTAssertEqual(result.audio.frameCount, left.count)
+        XCTAssertTrue(result.melL1.isFinite)
+        XCTAssertLessThan(result.melL1, 1.5)
+        // The vocoder keeps pitch, not phase: each channel's spectral peak is its tone.
+        let stft = STFT(nFFT: 4096, hop: 1024)
+        for (k, f) in [(0, 440.0), (1, 660.0)] {
+            let mag = stft.magnitude(result.audio.channels[k])
+            var mean = [Float](repeating: 0, count: stft.bins)
+            for t in 0..<(mag.count / stft.bins) { for b in 0..<stft.bins { mean[b] += mag[t * stft.bins + b] } }
+            let peak = mean.indices.max { mean[$0] < mean[$1] }!
+            XCTAssertEqual(Double(peak) * 44100 / 4096, f, accuracy: 44100 / 4096, "channel \(k)")
+        }
+    }
+}

@@ -73,31 +73,32 @@ public struct HiFiGAN: Sendable {
     public var hop: Int { config.upsample_rates.reduce(1, *) }
 
     /// ln-mel (num_mels, frames) → waveform of frames·hop samples in [−1, 1].
-    public func callAsFunction(_ logMel: Tensor) -> [Float] {
+    public func callAsFunction(_ logMel: Tensor, threads: Int = ParallelConfig.threads) -> [Float] {
         precondition(logMel.rank == 2 && logMel.shape[0] == config.num_mels)
-        var x = convPre(logMel)
+        var x = convPre(logMel, threads: threads)
         for (i, up) in ups.enumerated() {
             x.apply { Activation.leakyReLU($0, $1, slope: HiFiGAN.slope) }
             x = up(x)
             var sum: Tensor? = nil
             for pairs in resblocks[i] {
-                var y = x
+                // y ← y + c2(lrelu(c1(lrelu(y)))) for each pair; the first pair reads x directly.
+                var y: Tensor? = nil
                 for (c1, c2) in pairs {
-                    var t = y
+                    var t = Activation.leakyReLUCopy(y ?? x, slope: HiFiGAN.slope)
+                    t = c1(t, threads: threads)
                     t.apply { Activation.leakyReLU($0, $1, slope: HiFiGAN.slope) }
-                    t = c1(t)
-                    t.apply { Activation.leakyReLU($0, $1, slope: HiFiGAN.slope) }
-                    t = c2(t)
-                    y.add(t)
+                    t = c2(t, threads: threads)
+                    t.add(y ?? x)
+                    y = t
                 }
-                if sum == nil { sum = y } else { sum!.add(y) }
+                if sum == nil { sum = y! } else { sum!.add(y!) }
             }
             x = sum!
             x.scale(1 / Float(resblocks[i].count))
         }
         // The final activation uses PyTorch's default slope 0.01.
         x.apply { Activation.leakyReLU($0, $1, slope: 0.01) }
-        x = convPost(x)
+        x = convPost(x, threads: threads)
         x.apply(Activation.tanh)
         return x.data
     }
@@ -118,5 +119,65 @@ public struct HiFiGAN: Sendable {
         }
         macs += t * Double(convPost.inChannels * convPost.kernel)
         return macs / (t / Double(config.sampling_rate))
+    }
+}
+
+extension HiFiGAN {
+    /// Frames of context given to each side of a chunk. The generator's receptive field
+    /// is about ±14 frames (conv_pre ±3, first stage ±8.5, later stages ±2); 16 makes
+    /// chunked output equal the whole-input output (tested).
+    public static let chunkContext = 16
+
+    /// Vocodes any length in chunks of at most `chunkFrames`, so memory stays bounded
+    /// (a whole 10-minute mel at once would need gigabytes in the last stage). With
+    /// several threads the chunks run in parallel, each single-threaded inside: every
+    /// part of the network then scales, not only the GEMMs.
+    public func synthesize(_ logMel: MelSpectrogram, chunkFrames: Int = 1024, threads: Int = ParallelConfig.threads,
+                           progress: (@Sendable (Double) -> Void)? = nil) -> [Float] {
+        let frames = logMel.frames, m = logMel.melCount
+        precondition(m == config.num_mels)
+        guard frames > 0 else { return [] }
+        let perThread = (frames + threads - 1) / max(1, threads)
+        let chunk = max(64, min(chunkFrames, perThread))
+        let chunks = (frames + chunk - 1) / chunk
+        let workers = max(1, min(threads, chunks))
+        var out = [Float](repeating: 0, count: frames * hop)
+        let previousBLAS = BLASThreads.current
+        if workers > 1 { BLASThreads.set(1) }
+        defer { if workers > 1 { BLASThreads.set(previousBLAS) } }
+        let hop = self.hop
+        let done = Counter()
+        out.withUnsafeMutableBufferPointer { ob in
+            let os = SharedPointer(ob.baseAddress!)
+            logMel.values.withUnsafeBufferPointer { mb in
+                let ms = SharedPointer(mb.baseAddress!)
+                parallelFor(chunks, threads: workers) { c in
+                    let start = c * chunk, end = min(frames, start + chunk)
+                    let lo = max(0, start - HiFiGAN.chunkContext), hi = min(frames, end + HiFiGAN.chunkContext)
+                    var input = Tensor(zeros: [m, hi - lo])
+                    for b in 0..<m {
+                        for f in lo..<hi { input.data[b * (hi - lo) + f - lo] = ms.base[b * frames + f] }
+                    }
+                    let audio = self(input, threads: workers > 1 ? 1 : threads)
+                    let skip = (start - lo) * hop
+                    audio.withUnsafeBufferPointer { ab in
+                        (os.base + start * hop).update(from: ab.baseAddress! + skip, count: (end - start) * hop)
+                    }
+                    progress?(done.add(end - start, of: frames))
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// Thread-safe progress counter.
+final class Counter: @unchecked Sendable {
+    private var value = 0
+    private let lock = NSLock()
+    func add(_ n: Int, of total: Int) -> Double {
+        lock.lock(); defer { lock.unlock() }
+        value += n
+        return Double(value) / Double(max(total, 1))
     }
 }

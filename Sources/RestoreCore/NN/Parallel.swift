@@ -21,3 +21,9 @@ public func parallelFor(_ jobs: Int, threads: Int = ParallelConfig.threads, _ bo
         while j < jobs { body(j); j += workers }
     }
 }
+
+/// Runs `body(worker)` on `workers` threads; each worker picks its own jobs.
+public func parallelWorkers(_ workers: Int, _ body: @Sendable (Int) -> Void) {
+    if workers <= 1 { body(0); return }
+    DispatchQueue.concurrentPerform(iterations: workers, execute: body)
+}

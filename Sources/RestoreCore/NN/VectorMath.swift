@@ -101,6 +101,26 @@ public enum Activation {
         }
     }
 
+    /// A new tensor holding leakyReLU(x): one pass instead of a copy and an in-place pass.
+    public static func leakyReLUCopy(_ x: Tensor, slope: Float) -> Tensor {
+        let out = [Float](unsafeUninitializedCapacity: x.count) { buf, n in
+            x.data.withUnsafeBufferPointer { src in
+                let s = UnsafeRawPointer(src.baseAddress!), d = UnsafeMutableRawPointer(buf.baseAddress!)
+                var i = 0
+                while i + 8 <= x.count {
+                    let v = s.loadUnaligned(fromByteOffset: i * 4, as: VectorMath.V.self)
+                    var r = v
+                    r.replace(with: v * slope, where: v .< 0)
+                    d.storeBytes(of: r, toByteOffset: i * 4, as: VectorMath.V.self)
+                    i += 8
+                }
+                while i < x.count { let v = src[i]; buf[i] = v < 0 ? v * slope : v; i += 1 }
+            }
+            n = x.count
+        }
+        return Tensor(shape: x.shape, data: out)
+    }
+
     /// GELU, exact form: x·Φ(x) = 0.5·x·(1 + erf(x/√2)).
     public static func geluErf(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
         VectorMath.apply(p, n) { x in 0.5 * x * (1 + VectorMath.erf(x * 0.70710678118654752)) }

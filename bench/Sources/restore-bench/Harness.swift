@@ -10,10 +10,12 @@ struct Measurement: Encodable {
     var threads: Int
     /// Seconds of audio processed per run, when that makes sense.
     var audioSeconds: Double?
+    /// Useful floating-point operations per second, where the work is known.
+    var gflops: Double?
     var realTimeFactor: Double? { audioSeconds.map { medianSeconds / $0 } }
 
     enum CodingKeys: String, CodingKey {
-        case name, repetitions, medianSeconds, minSeconds, maxSeconds, threads, audioSeconds, realTimeFactor
+        case name, repetitions, medianSeconds, minSeconds, maxSeconds, threads, audioSeconds, realTimeFactor, gflops
     }
 
     func encode(to encoder: Encoder) throws {
@@ -26,6 +28,7 @@ struct Measurement: Encodable {
         try c.encode(threads, forKey: .threads)
         try c.encodeIfPresent(audioSeconds, forKey: .audioSeconds)
         try c.encodeIfPresent(realTimeFactor, forKey: .realTimeFactor)
+        try c.encodeIfPresent(gflops, forKey: .gflops)
     }
 }
 
@@ -40,7 +43,7 @@ func measure(_ name: String, warmup: Int = 1, repetitions: Int = 5, threads: Int
     }
     let sorted = times.sorted()
     return Measurement(name: name, repetitions: repetitions, medianSeconds: sorted[sorted.count / 2],
-                       minSeconds: sorted.first!, maxSeconds: sorted.last!, threads: threads, audioSeconds: audioSeconds)
+                       minSeconds: sorted.first!, maxSeconds: sorted.last!, threads: threads, audioSeconds: audioSeconds, gflops: nil)
 }
 
 func report(_ rows: [Measurement], json: Bool) {
@@ -50,11 +53,12 @@ func report(_ rows: [Measurement], json: Bool) {
         print(String(decoding: try! enc.encode(rows), as: UTF8.self))
         return
     }
-    print("| benchmark | threads | reps | median ms | min ms | max ms | RTF |")
-    print("|---|---|---|---|---|---|---|")
+    print("| benchmark | threads | reps | median ms | min ms | max ms | RTF | GFLOP/s |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows {
         let rtf = r.realTimeFactor.map { String(format: "%.5f", $0) } ?? "-"
-        print(String(format: "| %@ | %d | %d | %.3f | %.3f | %.3f | %@ |", r.name, r.threads, r.repetitions,
-                     r.medianSeconds * 1e3, r.minSeconds * 1e3, r.maxSeconds * 1e3, rtf))
+        let gf = r.gflops.map { String(format: "%.1f", $0) } ?? "-"
+        print(String(format: "| %@ | %d | %d | %.3f | %.3f | %.3f | %@ | %@ |", r.name, r.threads, r.repetitions,
+                     r.medianSeconds * 1e3, r.minSeconds * 1e3, r.maxSeconds * 1e3, rtf, gf))
     }
 }

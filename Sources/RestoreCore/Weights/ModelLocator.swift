@@ -1,0 +1,35 @@
+import Foundation
+
+/// Finds model files: an explicit path, then $RESTORE_MODELS, then ./Models, then the
+/// Models folder of the checkout the binary was built in (.build/<config>/restore → ../../Models).
+public enum ModelLocator {
+    public static func candidates(explicit: String?) -> [String] {
+        if let explicit { return [explicit] }
+        var dirs: [String] = []
+        if let env = ProcessInfo.processInfo.environment["RESTORE_MODELS"], !env.isEmpty { dirs.append(env) }
+        dirs.append(FileManager.default.currentDirectoryPath + "/Models")
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var dir = exe.deletingLastPathComponent()
+        for _ in 0..<4 {
+            dir = dir.deletingLastPathComponent()
+            dirs.append(dir.appendingPathComponent("Models").path)
+        }
+        var seen = Set<String>()
+        return dirs.filter { seen.insert(URL(fileURLWithPath: $0).standardizedFileURL.path).inserted }
+    }
+
+    /// The vocoder weights (pretrained, converted at set-up).
+    public static func vocoder(explicit: String? = nil) throws -> String {
+        if let explicit {
+            guard FileManager.default.fileExists(atPath: explicit) else { throw RestoreError.fileNotFound(path: explicit) }
+            return explicit
+        }
+        let dirs = candidates(explicit: nil)
+        for d in dirs {
+            let p = d + "/pretrained/hifigan-universal.safetensors"
+            if FileManager.default.fileExists(atPath: p) { return p }
+        }
+        throw RestoreError.invalidArgument(
+            "vocoder weights not found (looked for pretrained/hifigan-universal.safetensors in \(dirs.joined(separator: ", "))); run scripts/fetch-pretrained or set RESTORE_MODELS")
+    }
+}

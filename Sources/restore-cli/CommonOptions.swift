@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import RestoreCore
+
+/// Where and how results are written; shared by every command that writes audio.
+struct OutputOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: "Output file, or an existing folder to write into. Default: beside the input, named <input>.<command>.<ext>.")
+    var output: String?
+
+    @Flag(help: "Replace an existing output file (an input file is never replaced).")
+    var overwrite = false
+
+    @Option(help: "Sample encoding: keep (the input's), pcm16, pcm24 or float.")
+    var encoding: SampleEncoding = .keep
+
+    /// The output path for `input`, written by command `suffix`.
+    func path(for input: String, suffix: String, inputCount: Int) throws -> String {
+        let url = URL(fileURLWithPath: input)
+        var ext = url.pathExtension.lowercased()
+        if !AudioWriter.writableExtensions.contains(ext) { ext = "wav" }
+        let stem = url.deletingPathExtension().lastPathComponent
+        guard let output else {
+            return url.deletingLastPathComponent().appendingPathComponent("\(stem).\(suffix).\(ext)").path
+        }
+        var isDir: ObjCBool = false
+        if output.hasSuffix("/") || (FileManager.default.fileExists(atPath: output, isDirectory: &isDir) && isDir.boolValue) {
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            return URL(fileURLWithPath: output).appendingPathComponent("\(stem).\(ext)").path
+        }
+        if inputCount > 1 {
+            throw RestoreError.invalidArgument("-o \(output): several inputs need an output folder, not a file")
+        }
+        return output
+    }
+
+    func writeOptions(source: AudioFormat, inputs: [String]) -> AudioWriteOptions {
+        AudioWriteOptions(encoding: encoding, overwrite: overwrite, protectedPaths: inputs, sourceFormat: source)
+    }
+}
+
+extension SampleEncoding: ExpressibleByArgument {}
+
+/// Threads and model location; shared by every command that runs the engine.
+struct EngineOptions: ParsableArguments {
+    @Option(help: "Threads for the engine and BLAS (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Vocoder weights (default: Models/pretrained/hifigan-universal.safetensors).")
+    var vocoder: String?
+
+    func validate() throws {
+        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
+    }
+
+    func apply() {
+        BLASThreads.set(threads)
+        ParallelConfig.threads = threads
+    }
+}
