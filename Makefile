@@ -39,6 +39,9 @@ test: deps venv pretrained
 demo: release pretrained
 	@echo "== restore info on the example clips =="
 	$(RESTORE) info Examples/*.flac
+	@echo "== restore vocode: analysis-resynthesis through the HiFi-GAN vocoder =="
+	@mkdir -p out
+	$(RESTORE) vocode Examples/chords.flac -o out/ --overwrite
 
 bench: deps
 	bench/frontend

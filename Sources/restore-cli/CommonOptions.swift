@@ -20,12 +20,12 @@ struct OutputOptions: ParsableArguments {
         if !AudioWriter.writableExtensions.contains(ext) { ext = "wav" }
         let stem = url.deletingPathExtension().lastPathComponent
         guard let output else {
-            return url.deletingLastPathComponent().appendingPathComponent("\(stem).\(suffix).\(ext)").path
+            return ((input as NSString).deletingLastPathComponent as NSString).appendingPathComponent("\(stem).\(suffix).\(ext)")
         }
         var isDir: ObjCBool = false
         if output.hasSuffix("/") || (FileManager.default.fileExists(atPath: output, isDirectory: &isDir) && isDir.boolValue) {
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-            return URL(fileURLWithPath: output).appendingPathComponent("\(stem).\(ext)").path
+            return (output as NSString).appendingPathComponent("\(stem).\(ext)")
         }
         if inputCount > 1 {
             throw RestoreError.invalidArgument("-o \(output): several inputs need an output folder, not a file")
@@ -43,17 +43,19 @@ extension SampleEncoding: ExpressibleByArgument {}
 /// Threads and model location; shared by every command that runs the engine.
 struct EngineOptions: ParsableArguments {
     @Option(help: "Threads for the engine and BLAS (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    var threads: Int?
 
     @Option(help: "Vocoder weights (default: Models/pretrained/hifigan-universal.safetensors).")
     var vocoder: String?
 
     func validate() throws {
-        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
+        guard (threads ?? 1) >= 1 && (threads ?? 1) <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
     }
 
+    /// Applies the thread count; the default is every core this process may use.
     func apply() {
-        BLASThreads.set(threads)
-        ParallelConfig.threads = threads
+        let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        BLASThreads.set(n)
+        ParallelConfig.threads = n
     }
 }
