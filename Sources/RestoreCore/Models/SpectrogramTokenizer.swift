@@ -1,0 +1,183 @@
+import Foundation
+
+/// Tokenizer configuration (the `config` metadata of tokenizer.safetensors).
+public struct TokenizerConfig: Codable, Sendable, Equatable {
+    public var width: Int
+    public var code_dim: Int
+    public var codebook_size: Int
+    public var rows: Int
+    public var bins_per_row: Int
+    public var frames_per_token: Int
+}
+
+/// A grid of token ids, row-major: `ids[row * columns + column]`.
+public struct TokenGrid: Sendable, Equatable {
+    public var rows: Int
+    public var columns: Int
+    public var ids: [Int32]
+
+    public init(rows: Int, columns: Int, ids: [Int32]) {
+        precondition(ids.count == rows * columns)
+        self.rows = rows
+        self.columns = columns
+        self.ids = ids
+    }
+
+    public subscript(row: Int, column: Int) -> Int32 {
+        get { ids[row * columns + column] }
+        set { ids[row * columns + column] = newValue }
+    }
+}
+
+/// The spectrogram tokenizer of DESIGN §2 (see training/restore_train/tokenizer.py):
+/// a frequency-local conv encoder (5 rows of 16 mel bins, 16 frames per token),
+/// nearest-code quantisation, and a conv decoder back to the normalised mel.
+public struct SpectrogramTokenizer: Sendable {
+    public let config: TokenizerConfig
+
+    struct Res: Sendable { var conv1: Conv2d; var conv2: Conv2d }
+
+    let encIn: Conv2d, encRow: Tensor, encRes: [Res], encDown: [Conv2d], encOut: Conv2d
+    let codebook: Tensor          // (K, D)
+    let codeNorms: [Float]        // ‖e_k‖²
+    let decIn: Conv2d, decRow: Tensor, decRes: [Res], decUp: [ConvTranspose2d], decOut: ConvTranspose2d
+
+    public init(file: SafeTensorsFile) throws {
+        guard let text = file.metadata["config"], let cfg = try? JSONDecoder().decode(TokenizerConfig.self, from: Data(text.utf8)) else {
+            throw SafeTensorsError(file: file.path, problem: "no tokenizer config in __metadata__")
+        }
+        guard cfg.rows * cfg.bins_per_row == 80, cfg.frames_per_token == 16 else {
+            throw SafeTensorsError(file: file.path, problem: "tokenizer config must tile 80 mel bins into rows and use 16 frames per token")
+        }
+        config = cfg
+        let (c, d, k, r, b) = (cfg.width, cfg.code_dim, cfg.codebook_size, cfg.rows, cfg.bins_per_row)
+        func conv(_ name: String, _ shape: [Int], stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)) throws -> Conv2d {
+            Conv2d(weight: try file.tensor("\(name).weight", shape: shape), bias: try file.tensor("\(name).bias", shape: [shape[0]]),
+                   stride: stride, padding: padding)
+        }
+        func tconv(_ name: String, _ shape: [Int], stride: (Int, Int), padding: (Int, Int)) throws -> ConvTranspose2d {
+            ConvTranspose2d(weight: try file.tensor("\(name).weight", shape: shape), bias: try file.tensor("\(name).bias", shape: [shape[1]]),
+                            stride: stride, padding: padding)
+        }
+        func res(_ prefix: String, _ kernel: Int) throws -> Res {
+            Res(conv1: try conv("\(prefix).conv1", [c, c, 1, kernel], padding: (0, kernel / 2)),
+                conv2: try conv("\(prefix).conv2", [c, c, 1, kernel], padding: (0, kernel / 2)))
+        }
+        encIn = try conv("encoder.conv_in", [c, 1, b, 4], stride: (b, 2), padding: (0, 1))
+        encRow = try file.tensor("encoder.row_bias", shape: [1, c, r, 1])
+        encRes = try [res("encoder.res.0", 3), res("encoder.res.1", 3), res("encoder.res.2", 1), res("encoder.res.3", 1)]
+        encDown = try (0..<3).map { try conv("encoder.down.\($0)", [c, c, 1, 4], stride: (1, 2), padding: (0, 1)) }
+        encOut = try conv("encoder.conv_out", [d, c, 1, 1])
+        let book = try file.tensor("quantizer.codebook", shape: [k, d])
+        codebook = book
+        codeNorms = (0..<k).map { i in (0..<d).reduce(Float(0)) { $0 + book.data[i * d + $1] * book.data[i * d + $1] } }
+        decIn = try conv("decoder.conv_in", [c, d, 1, 1])
+        decRow = try file.tensor("decoder.row_bias", shape: [1, c, r, 1])
+        decRes = try (0..<4).map { try res("decoder.res.\($0)", 3) }
+        decUp = try (0..<3).map { try tconv("decoder.up.\($0)", [c, c, 1, 4], stride: (1, 2), padding: (0, 1)) }
+        decOut = try tconv("decoder.conv_out", [c, 1, b, 4], stride: (b, 2), padding: (0, 1))
+    }
+
+    public init(path: String) throws { try self.init(file: SafeTensorsFile(path: path)) }
+
+    /// Frames padded up to whole tokens.
+    public func paddedFrames(_ frames: Int) -> Int { (frames + 15) / 16 * 16 }
+
+    static func gelu(_ t: inout Tensor) { t.apply(Activation.geluErf) }
+
+    static func addRowBias(_ t: inout Tensor, _ bias: Tensor) {
+        let (c, r, w) = (t.shape[0], t.shape[1], t.shape[2])
+        t.data.withUnsafeMutableBufferPointer { p in
+            for ci in 0..<c { for ri in 0..<r {
+                let v = bias.data[ci * r + ri], base = (ci * r + ri) * w
+                for i in 0..<w { p[base + i] += v }
+            } }
+        }
+    }
+
+    static func residual(_ x: Tensor, _ block: Res) -> Tensor {
+        var h = x
+        gelu(&h)
+        h = block.conv1(h)
+        gelu(&h)
+        h = block.conv2(h)
+        h.add(x)
+        return h
+    }
+
+    /// Encoder output z: (D, rows, columns) for a normalised mel whose frames are a multiple of 16.
+    public func latents(_ mel: MelSpectrogram) -> Tensor {
+        precondition(mel.melCount == 80 && mel.frames % 16 == 0 && mel.frames > 0)
+        var h = encIn(Tensor(shape: [1, 80, mel.frames], data: mel.values))
+        SpectrogramTokenizer.addRowBias(&h, encRow)
+        h = SpectrogramTokenizer.residual(h, encRes[0])
+        for i in 0..<3 {
+            SpectrogramTokenizer.gelu(&h)
+            h = SpectrogramTokenizer.residual(encDown[i](h), encRes[i + 1])
+        }
+        SpectrogramTokenizer.gelu(&h)
+        return encOut(h)
+    }
+
+    /// Normalised mel (any frame count) → token grid of rows × ceil(frames/16).
+    /// Padding frames are the silence floor (−1), as in training.
+    public func encode(_ mel: MelSpectrogram) -> TokenGrid {
+        let padded = paddedFrames(mel.frames)
+        var m = mel
+        if padded != mel.frames {
+            var values = [Float](repeating: -1, count: 80 * padded)
+            for b in 0..<80 { for f in 0..<mel.frames { values[b * padded + f] = mel.values[b * mel.frames + f] } }
+            m = MelSpectrogram(melCount: 80, frames: padded, values: values)
+        }
+        let z = latents(m)
+        let (d, r, cols) = (z.shape[0], z.shape[1], z.shape[2])
+        let n = r * cols, k = config.codebook_size
+        // Rows of z as (N, D), then scores = z·eᵀ; nearest = argmin ‖z‖² − 2 z·e + ‖e‖².
+        var flat = [Float](repeating: 0, count: n * d)
+        for j in 0..<d { for p in 0..<n { flat[p * d + j] = z.data[j * n + p] } }
+        var scores = [Float](repeating: 0, count: n * k)
+        flat.withUnsafeBufferPointer { f in
+            codebook.data.withUnsafeBufferPointer { e in
+                scores.withUnsafeMutableBufferPointer { s in
+                    sgemm(transB: true, m: n, n: k, k: d, a: f.baseAddress!, lda: d, b: e.baseAddress!, ldb: d, c: s.baseAddress!, ldc: k)
+                }
+            }
+        }
+        var ids = [Int32](repeating: 0, count: n)
+        for p in 0..<n {
+            var zn: Float = 0
+            for j in 0..<d { zn += flat[p * d + j] * flat[p * d + j] }
+            var best = Float.infinity, arg = 0
+            for c in 0..<k {
+                let dist = zn - 2 * scores[p * k + c] + codeNorms[c]
+                if dist < best { best = dist; arg = c }
+            }
+            ids[p] = Int32(arg)
+        }
+        return TokenGrid(rows: r, columns: cols, ids: ids)
+    }
+
+    /// Token grid → normalised mel of `frames` frames (default: every token's 16).
+    public func decode(_ grid: TokenGrid, frames: Int? = nil) -> MelSpectrogram {
+        let d = config.code_dim, n = grid.rows * grid.columns
+        var q = Tensor(zeros: [d, grid.rows, grid.columns])
+        for p in 0..<n {
+            let id = Int(grid.ids[p])
+            precondition(id >= 0 && id < config.codebook_size, "token id \(id) outside the codebook")
+            for j in 0..<d { q.data[j * n + p] = codebook.data[id * d + j] }
+        }
+        var h = decIn(q)
+        SpectrogramTokenizer.addRowBias(&h, decRow)
+        h = SpectrogramTokenizer.residual(h, decRes[0])
+        for i in 0..<3 {
+            SpectrogramTokenizer.gelu(&h)
+            h = SpectrogramTokenizer.residual(decUp[i](h), decRes[i + 1])
+        }
+        SpectrogramTokenizer.gelu(&h)
+        let out = decOut(h)                    // (1, 80, 16·columns)
+        let total = out.shape[2], keep = min(frames ?? total, total)
+        var values = [Float](repeating: 0, count: 80 * keep)
+        for b in 0..<80 { for f in 0..<keep { values[b * keep + f] = out.data[b * total + f] } }
+        return MelSpectrogram(melCount: 80, frames: keep, values: values)
+    }
+}
