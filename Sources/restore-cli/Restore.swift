@@ -12,9 +12,10 @@ struct Restore: ParsableCommand {
           restore info take.wav            # format, level, bandwidth and clipping of a file
           restore info --json *.flac       # the same, machine-readable
           restore vocode take.wav          # resynthesise through the vocoder
+          restore tokenize take.wav        # round-trip through the engine's tokens
         """,
         version: RestoreVersion.string,
-        subcommands: [Info.self, Vocode.self]
+        subcommands: [Info.self, Vocode.self, Tokenize.self]
     )
 
     /// One-line errors naming the file, exit code 1; never a stack trace for user input.

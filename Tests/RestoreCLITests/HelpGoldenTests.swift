@@ -20,4 +20,5 @@ final class HelpGoldenTests: XCTestCase {
     func testRootHelp() throws { try check(["--help"], "restore.help.txt") }
     func testInfoHelp() throws { try check(["info", "--help"], "info.help.txt") }
     func testVocodeHelp() throws { try check(["vocode", "--help"], "vocode.help.txt") }
+    func testTokenizeHelp() throws { try check(["tokenize", "--help"], "tokenize.help.txt") }
 }

@@ -133,6 +133,24 @@ def rewrite_midi(src: bytes | str, dst: pathlib.Path, rng: random.Random) -> dic
             "drums": 9 in used}
 
 
+def spread_parts(path: pathlib.Path) -> None:
+    """music21 writes every part on one channel; give each part (track) its own, so each
+    part gets its own drawn instrument."""
+    import mido
+    mid = mido.MidiFile(path)
+    free = [c for c in range(16) if c != 9]
+    n = 0
+    for track in mid.tracks:
+        if not any(m.type == "note_on" for m in track):
+            continue
+        ch = free[n % len(free)]
+        n += 1
+        for i, m in enumerate(track):
+            if hasattr(m, "channel"):
+                track[i] = m.copy(channel=ch)
+    mid.save(path)
+
+
 def render(mid: pathlib.Path, wav: pathlib.Path) -> None:
     tmp = wav.with_suffix(".tmp.wav")
     subprocess.run(["fluidsynth", "-ni", "-q", "-F", str(tmp), "-r", str(mel.SAMPLE_RATE), "-g", "0.6", SOUNDFONT, str(mid)],
@@ -185,6 +203,7 @@ def stage_midi(target_hours: float, score_limit: int) -> None:
                     score = converter.parse(src)
                     raw = midpath.with_suffix(".orig.mid")
                     score.write("midi", fp=str(raw))
+                    spread_parts(raw)
                     tags = rewrite_midi(str(raw), midpath, file_rng)
                     raw.unlink()
                 else:

@@ -20,16 +20,21 @@ public enum ModelLocator {
 
     /// The vocoder weights (pretrained, converted at set-up).
     public static func vocoder(explicit: String? = nil) throws -> String {
+        try find("pretrained/hifigan-universal.safetensors", explicit: explicit, hint: "run scripts/fetch-pretrained or set RESTORE_MODELS")
+    }
+
+    /// The project's trained tokenizer (committed under Models/default).
+    public static func tokenizer(explicit: String? = nil) throws -> String {
+        try find("default/tokenizer.safetensors", explicit: explicit, hint: "pass --tokenizer or set RESTORE_MODELS")
+    }
+
+    static func find(_ relative: String, explicit: String?, hint: String) throws -> String {
         if let explicit {
             guard FileManager.default.fileExists(atPath: explicit) else { throw RestoreError.fileNotFound(path: explicit) }
             return explicit
         }
         let dirs = candidates(explicit: nil)
-        for d in dirs {
-            let p = d + "/pretrained/hifigan-universal.safetensors"
-            if FileManager.default.fileExists(atPath: p) { return p }
-        }
-        throw RestoreError.invalidArgument(
-            "vocoder weights not found (looked for pretrained/hifigan-universal.safetensors in \(dirs.joined(separator: ", "))); run scripts/fetch-pretrained or set RESTORE_MODELS")
+        for d in dirs where FileManager.default.fileExists(atPath: d + "/" + relative) { return d + "/" + relative }
+        throw RestoreError.invalidArgument("\(relative) not found in \(dirs.joined(separator: ", ")); \(hint)")
     }
 }
