@@ -304,11 +304,16 @@ def transcript(txt: pathlib.Path, lang: str) -> str | None:
 
 # ---------------------------------------------------------------- stage: clips
 
+_ZIP: zipfile.ZipFile | None = None
+
+
 def load_audio(item: dict) -> np.ndarray:
+    global _ZIP
     import soundfile as sf
     if item["source"] == "0ad-data":
-        with zipfile.ZipFile(ZERO_AD_ZIP) as z:
-            data = z.read(item["file"])
+        if _ZIP is None:    # one open archive per process: its directory has thousands of entries
+            _ZIP = zipfile.ZipFile(ZERO_AD_ZIP)
+        data = _ZIP.read(item["file"])
         x, sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     else:
         x, sr = sf.read(item.get("render", item["file"]), dtype="float32", always_2d=True)
