@@ -25,6 +25,18 @@ public struct Tensor: Sendable, Equatable {
         return Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in scale * Float(rng.gaussian()) })
     }
 
+    /// Uniform in [−scale·√3, scale·√3) (standard deviation `scale`): fast, for large random models.
+    public static func uniformRandom(_ shape: [Int], seed: UInt64, scale: Float) -> Tensor {
+        var rng = TestSignals.SplitMix64(seed: seed)
+        let n = shape.reduce(1, *)
+        let a = scale * Float(3).squareRoot()
+        var data = [Float](repeating: 0, count: n)
+        data.withUnsafeMutableBufferPointer { p in
+            for i in 0..<n { p[i] = (Float(rng.next() >> 40) / Float(1 << 24) * 2 - 1) * a }
+        }
+        return Tensor(shape: shape, data: data)
+    }
+
     /// Elementwise a + b (same shape).
     public static func + (a: Tensor, b: Tensor) -> Tensor {
         precondition(a.shape == b.shape)

@@ -1,0 +1,138 @@
+import Foundation
+
+/// Per-iteration random numbers of the sampler: one uniform (categorical draw) and one
+/// Gumbel sample (re-masking noise) per sequence position.
+public protocol SamplerNoise {
+    mutating func draw(iteration: Int, count: Int) -> (uniform: [Float], gumbel: [Float])
+}
+
+/// The default noise: SplitMix64 from a seed, so a run is deterministic.
+public struct SeededNoise: SamplerNoise {
+    var rng: TestSignals.SplitMix64
+    public init(seed: UInt64) { rng = TestSignals.SplitMix64(seed: seed) }
+    public mutating func draw(iteration: Int, count: Int) -> (uniform: [Float], gumbel: [Float]) {
+        let u = (0..<count).map { _ in Float(rng.uniform()) }
+        let g = (0..<count).map { _ -> Float in
+            let v = max(rng.uniform(), 1e-20)
+            return Float(-log(max(-log(v), 1e-20)))
+        }
+        return (u, g)
+    }
+}
+
+/// Noise given in advance (parity tests replay PyTorch's draws).
+public struct ReplayedNoise: SamplerNoise {
+    public var uniforms: [[Float]], gumbels: [[Float]]
+    public init(uniforms: [[Float]], gumbels: [[Float]]) { self.uniforms = uniforms; self.gumbels = gumbels }
+    public mutating func draw(iteration: Int, count: Int) -> (uniform: [Float], gumbel: [Float]) {
+        (uniforms[iteration], gumbels[iteration])
+    }
+}
+
+/// MaskGIT decoding with classifier-free guidance, exactly as DESIGN §2:
+/// linear CFG ramp from 0, categorical sampling, cosine schedule of how many stay
+/// masked, annealed Gumbel noise on log-confidence, known tokens never changed.
+public struct MaskGITSampler {
+    public var iterations: Int = 16
+    public var guidance: Float = 3.0
+    public var temperature: Float = 1.5
+
+    public init(iterations: Int = 16, guidance: Float = 3.0, temperature: Float = 1.5) {
+        self.iterations = iterations
+        self.guidance = guidance
+        self.temperature = temperature
+    }
+
+    /// Positions that stay masked after iteration i: floor(U·cos(π/2·(i+1)/N)).
+    public static func remaining(unknownAtStart u: Int, iteration i: Int, of n: Int) -> Int {
+        Int((Double(u) * cos(Double.pi / 2 * Double(i + 1) / Double(n))).rounded(.down))
+    }
+
+    /// Completes `tokens` (sequence order) where `known` is false. `onIteration(i, stillMasked)`
+    /// reports the count left masked after each iteration.
+    public func run<N: SamplerNoise>(_ model: MaskedTransformer, tokens: [Int32], known: [Bool], condition: [Float]?,
+                                     noise: inout N, threads: Int = ParallelConfig.threads,
+                                     onIteration: ((Int, Int) -> Void)? = nil) -> [Int32] {
+        precondition(iterations >= 1)
+        let n = tokens.count, k = model.config.codebook_size
+        var x = tokens
+        var unknown = known.map { !$0 }
+        let u0 = unknown.filter { $0 }.count
+        for i in 0..<iterations {
+            let stillUnknown = unknown.filter { $0 }.count
+            if stillUnknown == 0 { break }
+            let t = iterations > 1 ? guidance * Float(i) / Float(iterations - 1) : guidance
+            var logits: Tensor
+            if condition == nil || t == 0 {
+                logits = model(tokens: [x], masked: [unknown], conditions: [nil], threads: threads).logits
+            } else {
+                let both = model(tokens: [x, x], masked: [unknown, unknown], conditions: [condition, nil], threads: threads).logits
+                // ℓ = ℓu + t·(ℓc − ℓu), rows 0 (conditional) and 1 (unconditional).
+                var mixed = [Float](repeating: 0, count: n * k)
+                both.data.withUnsafeBufferPointer { b in
+                    for j in 0..<(n * k) { let lc = b[j], lu = b[n * k + j]; mixed[j] = lu + t * (lc - lu) }
+                }
+                logits = Tensor(shape: [1, n, k], data: mixed)
+            }
+            logits.apply { p, _ in Activation.softmaxRows(p, rows: n, cols: k) }
+            let (uniform, gumbel) = noise.draw(iteration: i, count: n)
+            let ratio = Float(i + 1) / Float(iterations)
+            var m = MaskGITSampler.remaining(unknownAtStart: u0, iteration: i, of: iterations)
+            m = i == iterations - 1 ? 0 : max(0, min(m, stillUnknown - 1))
+            var confidence = [Float](repeating: .infinity, count: n)
+            logits.data.withUnsafeBufferPointer { probs in
+                for j in 0..<n where unknown[j] {
+                    let row = probs.baseAddress! + j * k
+                    // Inverse-CDF draw with one uniform, as torch.searchsorted on the cumulative sum.
+                    var total: Float = 0
+                    for c in 0..<k { total += row[c] }
+                    let target = uniform[j] * total
+                    var cum: Float = 0, pick = k - 1
+                    for c in 0..<k {
+                        cum += row[c]
+                        if cum >= target { pick = c; break }
+                    }
+                    x[j] = Int32(pick)
+                    confidence[j] = log(max(row[pick], 1e-30)) + temperature * (1 - ratio) * gumbel[j]
+                }
+            }
+            // The m least confident new tokens are masked again; ties keep sequence order.
+            unknown = [Bool](repeating: false, count: n)
+            if m > 0 {
+                let order = (0..<n).sorted { confidence[$0] < confidence[$1] || (confidence[$0] == confidence[$1] && $0 < $1) }
+                for j in order.prefix(m) { unknown[j] = true }
+            }
+            onIteration?(i, m)
+        }
+        return x
+    }
+}
+
+/// The engine facade: token grids in, completed token grids out.
+public struct Engine {
+    public let transformer: MaskedTransformer
+    public init(transformer: MaskedTransformer) { self.transformer = transformer }
+
+    /// Row-major grid ↔ the transformer's column-major sequence.
+    func sequence(_ grid: TokenGrid) -> [Int32] {
+        var s = [Int32](repeating: 0, count: grid.ids.count)
+        for c in 0..<grid.columns { for r in 0..<grid.rows { s[c * grid.rows + r] = grid[r, c] } }
+        return s
+    }
+
+    /// Fills the positions of `grid` where `known` (row-major) is false. Deterministic for a seed.
+    public func complete(grid: TokenGrid, known: [Bool], condition: [Float]?, iterations: Int = 16, guidance: Float = 3.0,
+                         temperature: Float = 1.5, seed: UInt64, threads: Int = ParallelConfig.threads) -> TokenGrid {
+        let cfg = transformer.config
+        precondition(grid.rows == cfg.rows && grid.columns == cfg.columns, "grid \(grid.rows)×\(grid.columns) does not match the model's \(cfg.rows)×\(cfg.columns)")
+        precondition(known.count == grid.ids.count)
+        let knownGrid = TokenGrid(rows: grid.rows, columns: grid.columns, ids: known.map { $0 ? 1 : 0 })
+        let seqKnown = sequence(knownGrid).map { $0 == 1 }
+        var noise = SeededNoise(seed: seed)
+        let sampler = MaskGITSampler(iterations: iterations, guidance: guidance, temperature: temperature)
+        let out = sampler.run(transformer, tokens: sequence(grid), known: seqKnown, condition: condition, noise: &noise, threads: threads)
+        var result = grid
+        for c in 0..<grid.columns { for r in 0..<grid.rows { result[r, c] = out[c * grid.rows + r] } }
+        return result
+    }
+}

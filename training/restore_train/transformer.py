@@ -1,0 +1,182 @@
+"""The masked generative transformer of DESIGN §2 (SpecMaskGIT): a bidirectional
+pre-LayerNorm ViT over the token grid plus one appended condition token.
+
+Sequence order is column-major (time-major): position p = column * rows + row, then
+the condition token last. Inputs: token embedding at known positions; at masked
+positions the projected condition (the "conditional mask"; the learned [MASK]
+embedding is used instead when conditional_mask is off). The condition is a 384-d
+MiniLM-space vector; for classifier-free guidance it is replaced by a learned
+unconditional vector. Output: logits over the K codes at every grid position.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class TransformerConfig:
+    codebook_size: int = 1024
+    rows: int = 5
+    columns: int = 53
+    width: int = 384
+    depth: int = 8
+    heads: int = 6
+    ffn: int = 1536
+    cond_dim: int = 384
+    conditional_mask: bool = True
+    layer_norm_eps: float = 1e-5
+
+    @property
+    def positions(self) -> int:
+        return self.rows * self.columns
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: TransformerConfig):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(cfg.width, eps=cfg.layer_norm_eps)
+        self.attn = nn.MultiheadAttention(cfg.width, cfg.heads, batch_first=True)
+        self.norm2 = nn.LayerNorm(cfg.width, eps=cfg.layer_norm_eps)
+        self.fc1 = nn.Linear(cfg.width, cfg.ffn)
+        self.fc2 = nn.Linear(cfg.ffn, cfg.width)
+
+    def forward(self, x):
+        h = self.norm1(x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        return x + self.fc2(F.gelu(self.fc1(self.norm2(x))))
+
+
+class MaskedTransformer(nn.Module):
+    def __init__(self, cfg: TransformerConfig = TransformerConfig()):
+        super().__init__()
+        self.cfg = cfg
+        w = cfg.width
+        self.token_embedding = nn.Embedding(cfg.codebook_size, w)
+        self.mask_embedding = nn.Parameter(torch.zeros(w))
+        self.position_embedding = nn.Parameter(torch.zeros(cfg.positions + 1, w))
+        self.cond_projection = nn.Linear(cfg.cond_dim, w)
+        self.uncond_embedding = nn.Parameter(torch.zeros(cfg.cond_dim))
+        self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg.depth)])
+        self.norm = nn.LayerNorm(w, eps=cfg.layer_norm_eps)
+        self.head = nn.Linear(w, cfg.codebook_size)
+        nn.init.normal_(self.position_embedding, std=0.02)
+        nn.init.normal_(self.token_embedding.weight, std=0.02)
+        nn.init.normal_(self.mask_embedding, std=0.02)
+        nn.init.normal_(self.uncond_embedding, std=0.02)
+
+    def condition(self, cond: torch.Tensor | None, batch: int) -> torch.Tensor:
+        """(B, 384) condition, or the learned unconditional vector where cond is None."""
+        if cond is None:
+            return self.uncond_embedding[None].expand(batch, -1)
+        return cond
+
+    def forward(self, tokens, masked, cond=None, features: list[int] | None = None):
+        """tokens (B, N) int64 (any value where masked), masked (B, N) bool, cond (B, 384) or None.
+        Returns logits (B, N, K); with `features`, also the hidden states after those blocks."""
+        b, n = tokens.shape
+        c = self.cond_projection(self.condition(cond, b))            # (B, W)
+        fill = c[:, None, :] if self.cfg.conditional_mask else self.mask_embedding[None, None, :]
+        x = torch.where(masked[..., None], fill.expand(b, n, -1), self.token_embedding(tokens.clamp(min=0)))
+        x = torch.cat([x, c[:, None, :]], dim=1) + self.position_embedding[None]
+        hidden = []
+        for i, blk in enumerate(self.blocks):
+            x = blk(x)
+            if features is not None and i in features:
+                hidden.append(x[:, :n])
+        logits = self.head(self.norm(x[:, :n]))
+        return (logits, hidden) if features is not None else logits
+
+
+def mask_ratio(batch: int, generator=None) -> torch.Tensor:
+    """Truncated Gaussian centred on 0.55 (sd 0.25) on [0, 1] (DESIGN §2)."""
+    out = torch.empty(batch)
+    filled = 0
+    while filled < batch:
+        r = 0.55 + 0.25 * torch.randn(batch * 2, generator=generator)
+        r = r[(r >= 0) & (r <= 1)]
+        take = min(batch - filled, len(r))
+        out[filled:filled + take] = r[:take]
+        filled += take
+    return out
+
+
+def random_mask(batch: int, rows: int, columns: int, span: bool = False, generator=None) -> torch.Tensor:
+    """(B, rows·columns) bool, column-major, at least one position masked per row of the batch.
+    span=True masks contiguous runs of whole columns (MAGNeT-style span masking)."""
+    n = rows * columns
+    ratios = mask_ratio(batch, generator)
+    out = torch.zeros(batch, n, dtype=torch.bool)
+    for i, r in enumerate(ratios.tolist()):
+        k = max(1, round(r * n))
+        if span:
+            cols = max(1, round(r * columns))
+            start = int(torch.randint(0, columns - cols + 1, (1,), generator=generator))
+            m = torch.zeros(columns, rows, dtype=torch.bool)
+            m[start:start + cols] = True
+            out[i] = m.flatten()
+        else:
+            out[i, torch.randperm(n, generator=generator)[:k]] = True
+    return out
+
+
+def masked_loss(logits, targets, masked, smoothing: float = 0.1):
+    """Cross-entropy with label smoothing on masked positions only."""
+    return F.cross_entropy(logits[masked], targets[masked], label_smoothing=smoothing)
+
+
+# ------------------------------------------------------------------ sampler (DESIGN §2)
+
+def cosine_remaining(unknown_at_start: int, i: int, n: int) -> int:
+    return math.floor(unknown_at_start * math.cos(math.pi / 2 * (i + 1) / n))
+
+
+@torch.no_grad()
+def sample(model: MaskedTransformer, tokens, known, cond=None, iterations=16, guidance=3.0, temperature=1.5,
+           noise=None, generator=None):
+    """MaskGIT decoding with a linear CFG ramp and annealed Gumbel re-masking, exactly as
+    DESIGN §2. tokens/known: (N,) for one grid. `noise(i, unknown_count)` may supply
+    (uniform for categorical sampling (N,), gumbel (N,)) to reproduce a run exactly."""
+    x = tokens.clone()
+    unknown = ~known.clone()
+    u0 = int(unknown.sum())
+    for i in range(iterations):
+        if not unknown.any():
+            break
+        t = guidance * i / (iterations - 1) if iterations > 1 else guidance
+        if cond is None or t == 0:
+            logits = model(x[None], unknown[None], None)[0]
+        else:
+            both = model(torch.stack([x, x]), torch.stack([unknown, unknown]), torch.stack([cond, model.uncond_embedding]))
+            lc, lu = both[0], both[1]
+            logits = lu + t * (lc - lu)
+        probs = logits.softmax(-1)
+        if noise is not None:
+            uniform, gumbel = noise(i)
+        else:
+            uniform = torch.rand(x.shape[0], generator=generator)
+            gumbel = -torch.log(-torch.log(torch.rand(x.shape[0], generator=generator).clamp(1e-20, 1)).clamp(min=1e-20))
+        # Categorical sampling by inverse CDF with one uniform per position.
+        cdf = probs.cumsum(-1)
+        sampled = torch.searchsorted(cdf, (uniform * cdf[:, -1])[:, None]).squeeze(1).clamp(max=probs.shape[1] - 1)
+        p = probs.gather(1, sampled[:, None]).squeeze(1)
+        ratio = (i + 1) / iterations
+        m = cosine_remaining(u0, i, iterations)
+        m = 0 if i == iterations - 1 else max(0, min(m, int(unknown.sum()) - 1))
+        conf = torch.log(p.clamp(min=1e-30)) + temperature * (1 - ratio) * gumbel
+        conf = torch.where(unknown, conf, torch.full_like(conf, float("inf")))
+        x = torch.where(unknown, sampled, x)
+        new_unknown = torch.zeros_like(unknown)
+        if m > 0:
+            order = torch.argsort(conf, stable=True)
+            new_unknown[order[:m]] = True
+        unknown = new_unknown
+    return x
