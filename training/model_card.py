@@ -51,6 +51,11 @@ def main():
                       f"ratio {r}: {100 * m.get(f'acc@{r}', 0):.1f}% ({100 * m.get(f'unigram_acc@{r}', 0):.1f}%)" for r in (0.1, 0.5, 0.9)),
                   "- validation loss: " + ", ".join(f"ratio {r}: {m.get(f'loss@{r}', 0):.3f}" for r in (0.1, 0.5, 0.9))
                   + f" (unigram entropy {m.get('unigram_ce', 0):.3f})"]
+        evt = ROOT / "bench/results/transformer.json"
+        if evt.exists():
+            e = json.loads(evt.read_text())
+            lines += ["- training/eval_transformer.py, positions inside real audio only (no padding silence), accuracy (unigram baseline): "
+                      + ", ".join(f"ratio {r}: {100 * e.get(f'real_acc@{r}', 0):.1f}% ({100 * e.get(f'real_unigram_acc@{r}', 0):.1f}%)" for r in (0.1, 0.5, 0.9))]
     lines += ["", "Replace these weights only when the metrics above improve: every copy stays in git history.", ""]
     (ROOT / "Models/default/README.md").write_text("\n".join(lines))
     print("\n".join(lines))

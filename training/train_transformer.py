@@ -51,11 +51,17 @@ def load_data():
     # Clips are drawn in proportion to their real audio (1–10 s), so the silence that pads
     # short sounds does not dominate training.
     weight = torch.tensor([min(10.0, max(1.0, lines[i]["duration"])) for i in train.tolist()])
-    return seq, cond, train, val, weight
+    # Grid positions (column-major) inside each clip's real audio; the rest is padding silence.
+    cols = torch.tensor([min(53, max(1, math.ceil(e["duration"] * 22050 / 256 / 16))) for e in lines])
+    real = (torch.arange(53)[None, :] < cols[:, None]).repeat_interleave(5, dim=1)      # (N, 265)
+    return seq, cond, train, val, weight, real
 
 
 @torch.no_grad()
-def validate(model, seq, cond, val, unigram, ratios=(0.1, 0.5, 0.9)):
+def validate(model, seq, cond, val, unigram, real=None, ratios=(0.1, 0.5, 0.9)):
+    """Masked-token accuracy and loss per mask ratio, beside the unigram-frequency baseline
+    (always the most frequent code). With `real`, also both on the positions inside the
+    clips' real audio (the silence padding short sounds is easy for both)."""
     model.eval()
     g = torch.Generator().manual_seed(0)
     out = {}
@@ -64,6 +70,7 @@ def validate(model, seq, cond, val, unigram, ratios=(0.1, 0.5, 0.9)):
     for r in ratios:
         correct = total = 0
         loss_sum = base_correct = 0.0
+        real_correct = real_base = real_total = 0
         for start in range(0, len(val), 64):
             idx = val[start:start + 64]
             x, c = seq[idx], cond[idx]
@@ -77,6 +84,14 @@ def validate(model, seq, cond, val, unigram, ratios=(0.1, 0.5, 0.9)):
             base_correct += float((x == top)[masked].sum())
             total += int(masked.sum())
             loss_sum += float(F.cross_entropy(logits[masked], x[masked], reduction="sum"))
+            if real is not None:
+                rm = masked & real[idx]
+                real_correct += int((pred == x)[rm].sum())
+                real_base += int((x == top)[rm].sum())
+                real_total += int(rm.sum())
+        if real is not None and real_total:
+            out[f"real_acc@{r}"] = real_correct / real_total
+            out[f"real_unigram_acc@{r}"] = real_base / real_total
         out[f"acc@{r}"] = correct / total
         out[f"loss@{r}"] = loss_sum / total
         out[f"unigram_acc@{r}"] = base_correct / total
@@ -122,14 +137,14 @@ def write_manifest():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=45)
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=4e-4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--span", type=float, default=0.0, help="fraction of batches with column-span masks")
     ap.add_argument("--validate-every", type=int, default=500)
-    ap.add_argument("--width", type=int, default=384)
-    ap.add_argument("--depth", type=int, default=8)
-    ap.add_argument("--heads", type=int, default=6)
+    ap.add_argument("--width", type=int, default=256)
+    ap.add_argument("--depth", type=int, default=6)
+    ap.add_argument("--heads", type=int, default=4)
     args = ap.parse_args()
     LOG.parent.mkdir(parents=True, exist_ok=True)
     CKPT.parent.mkdir(parents=True, exist_ok=True)
@@ -137,7 +152,7 @@ def main():
                         handlers=[logging.FileHandler(LOG), logging.StreamHandler()])
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    seq, cond, train, val, weight = load_data()
+    seq, cond, train, val, weight, real = load_data()
     k = int(seq.max()) + 1
     tok_cfg = json.loads(load_safetensors(ROOT / "Models/default/tokenizer.safetensors")[1]["config"])
     cfg = TransformerConfig(codebook_size=tok_cfg["codebook_size"], width=args.width, depth=args.depth, heads=args.heads,
@@ -199,11 +214,11 @@ def main():
             log.info("step %d  loss %.4f  %.1f clips/s", step, run / 50, seen / (time.time() - t0))
             run = 0.0
         if step % args.validate_every == 0:
-            metrics = validate(model, seq, cond, val, unigram)
+            metrics = validate(model, seq, cond, val, unigram, real)
             log.info("step %d  validation %s", step, json.dumps(metrics))
             export(model, step, metrics, minutes())
             save()
-    metrics = validate(model, seq, cond, val, unigram)
+    metrics = validate(model, seq, cond, val, unigram, real)
     log.info("final step %d (%.1f min)  validation %s", step, minutes(), json.dumps(metrics))
     export(model, step, metrics, minutes())
     save()
