@@ -44,6 +44,14 @@ demo: release pretrained
 	$(RESTORE) vocode Examples/chords.flac -o out/ --overwrite
 	@echo "== restore tokenize: round trip through the engine's tokens (trained tokenizer) =="
 	$(RESTORE) tokenize Examples/chords.flac -o out/chords.tokens.flac --overwrite
+	@echo "== restore bwe --lfr: regenerate the band above 4 kHz =="
+	$(RESTORE) bwe --lfr Examples/chords-lowpass-4k.flac -o out/ --overwrite --plot out/bwe.png
+	@echo "== restore fill-gap --at 1.2s: fill the 0.4 s dropout =="
+	$(RESTORE) fill-gap --at 1.2s Examples/chords-gap.flac -o out/ --overwrite --plot out/fill-gap.png
+	@echo "== restore embed: clip and per-column embeddings =="
+	$(RESTORE) embed Examples/chords.flac -o out/ --overwrite
+	@echo "== restore generate --duration 5: unconditional generation =="
+	$(RESTORE) generate --duration 5 -o out/generated.wav --overwrite
 
 bench: deps
 	bench/frontend

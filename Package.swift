@@ -22,15 +22,17 @@ let package = Package(
         .systemLibrary(name: "CSndFile", path: "Sources/CSndFile"),
         .systemLibrary(name: "CSampleRate", path: "Sources/CSampleRate"),
         .systemLibrary(name: "CFFTW3", path: "Sources/CFFTW3"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(
             name: "RestoreCore",
-            dependencies: ["COpenBLAS", "CSndFile", "CSampleRate", "CFFTW3"],
+            dependencies: ["COpenBLAS", "CSndFile", "CSampleRate", "CFFTW3", "CZlib"],
             // Numeric code is unusable unoptimised; tests run debug builds.
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(
             name: "Tasks",
-            dependencies: ["RestoreCore", .product(name: "Yams", package: "Yams")]
+            dependencies: ["RestoreCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(name: "Probe", dependencies: ["RestoreCore"]),
         .executableTarget(
@@ -48,8 +50,8 @@ let package = Package(
             ],
             path: "bench/Sources/restore-bench"
         ),
-        .testTarget(name: "RestoreCoreTests", dependencies: ["RestoreCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
+        .testTarget(name: "RestoreCoreTests", dependencies: ["RestoreCore", "CZlib"], exclude: ["Fixtures"]),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "RestoreCore"]),
         .testTarget(name: "ProbeTests", dependencies: ["Probe"]),
         .testTarget(name: "RestoreCLITests", dependencies: ["restore-cli", "RestoreCore"], exclude: ["Golden"]),
     ]

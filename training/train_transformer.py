@@ -57,6 +57,22 @@ def load_data():
     return seq, cond, train, val, weight, real
 
 
+def band_mask(batch, rows, columns, generator=None):
+    """Rows from a random first row up to the top masked in every column: the mask of
+    bandwidth extension (DESIGN §3)."""
+    first = torch.randint(1, rows, (batch,), generator=generator)
+    row_of = torch.arange(rows).repeat(columns)                     # column-major position → row
+    return row_of[None, :] >= first[:, None]
+
+
+def restrict_to_real(masked, real):
+    """Masks limited to real-audio positions, keeping at least one masked position per row."""
+    out = masked & real
+    for i in torch.nonzero(out.sum(1) == 0).flatten().tolist():
+        out[i, int(torch.nonzero(real[i])[0])] = True
+    return out
+
+
 @torch.no_grad()
 def validate(model, seq, cond, val, unigram, real=None, ratios=(0.1, 0.5, 0.9)):
     """Masked-token accuracy and loss per mask ratio, beside the unigram-frequency baseline
@@ -140,7 +156,8 @@ def main():
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=4e-4)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--span", type=float, default=0.0, help="fraction of batches with column-span masks")
+    ap.add_argument("--span", type=float, default=0.0, help="fraction of batches with column-span masks (gap filling)")
+    ap.add_argument("--band", type=float, default=0.0, help="fraction of batches with upper-row band masks (bandwidth extension)")
     ap.add_argument("--validate-every", type=int, default=500)
     ap.add_argument("--width", type=int, default=256)
     ap.add_argument("--depth", type=int, default=6)
@@ -195,8 +212,14 @@ def main():
         idx = train[torch.multinomial(weight, args.batch, replacement=True, generator=g)]
         x, c = seq[idx], cond[idx].clone()
         drop = torch.rand(args.batch, generator=g) < 0.1
-        span = bool(torch.rand(1, generator=g) < args.span)
-        masked = random_mask(args.batch, cfg.rows, cfg.columns, span=span, generator=g)
+        kind = float(torch.rand(1, generator=g))
+        if kind < args.band:
+            masked = band_mask(args.batch, cfg.rows, cfg.columns, generator=g)
+        else:
+            masked = random_mask(args.batch, cfg.rows, cfg.columns, span=kind < args.band + args.span, generator=g)
+        # Padding silence past a clip's end is never a target: at inference those columns are
+        # known silence (the runtime fixes them), so the loss is spent on real audio only.
+        masked = restrict_to_real(masked, real[idx])
         cond_in = torch.where(drop[:, None], model.uncond_embedding[None].expand(args.batch, -1), c)
         logits = model(x, masked, cond_in)
         loss = masked_loss(logits, x, masked)

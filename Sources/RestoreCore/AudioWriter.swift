@@ -72,47 +72,9 @@ public enum AudioWriter {
 
     /// Writes `buffer` to `path` via a temporary file in the same folder, renamed into place.
     public static func write(_ buffer: AudioBuffer, to path: String, options: AudioWriteOptions = .init()) throws {
-        let url = URL(fileURLWithPath: path)
-        let fm = FileManager.default
-        var isDir: ObjCBool = false
-        let exists = fm.fileExists(atPath: path, isDirectory: &isDir)
-        if exists && isDir.boolValue { throw RestoreError.isDirectory(path: path) }
-        if exists, options.protectedPaths.contains(where: { samePath($0, path) }) {
-            throw RestoreError.wouldOverwriteInput(path: path)
-        }
-        if exists && !options.overwrite { throw RestoreError.outputExists(path: path) }
-        let folder = url.deletingLastPathComponent().path
-        guard fm.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
-            throw RestoreError.writeFailed(path: path, reason: "folder \(folder) does not exist")
-        }
-        let format = try sndfileFormat(for: path, options: options)
-        var sfinfo = SF_INFO()
-        sfinfo.samplerate = Int32(buffer.sampleRate.rounded())
-        sfinfo.channels = Int32(buffer.channelCount)
-        sfinfo.format = format
-        guard sf_format_check(&sfinfo) != 0 else {
-            throw RestoreError.unsupportedOutputFormat(
-                path: path, reason: "\(buffer.channelCount) channels at \(sfinfo.samplerate) Hz in \(AudioFormat(sndfileFormat: format).container)")
-        }
-        // Hidden temporary name in the target folder, so the rename is atomic.
-        let temp = folder + "/.restore-\(UUID().uuidString.prefix(8))-" + url.lastPathComponent
-        guard let h = sf_open(temp, Int32(SFM_WRITE), &sfinfo) else {
-            throw RestoreError.writeFailed(path: path, reason: AudioFileReader.tidy(String(cString: sf_strerror(nil))))
-        }
-        sf_command(h, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
-        let data = buffer.interleaved()
-        let written = data.withUnsafeBufferPointer { sf_writef_float(h, $0.baseAddress, sf_count_t(buffer.frameCount)) }
-        let err = String(cString: sf_strerror(h))
-        sf_close(h)
-        guard written == buffer.frameCount else {
-            try? fm.removeItem(atPath: temp)
-            throw RestoreError.writeFailed(path: path, reason: AudioFileReader.tidy(err))
-        }
-        guard rename(temp, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? fm.removeItem(atPath: temp)
-            throw RestoreError.writeFailed(path: path, reason: reason)
-        }
+        let stream = try AudioStreamWriter(path: path, sampleRate: buffer.sampleRate, channelCount: buffer.channelCount, options: options)
+        try stream.write(buffer)
+        try stream.finish()
     }
 
     /// True when both paths name the same file (same device and inode), or resolve alike.

@@ -48,3 +48,18 @@ public enum MelDistance {
         return s / Double(frames * a.melCount)
     }
 }
+
+/// Approximate-equality measures shared by tests and benchmarks.
+public enum Approximate {
+    /// ‖a − b‖ / ‖b‖ in Double.
+    public static func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
+        precondition(a.count == b.count)
+        var num = 0.0, den = 0.0
+        for i in 0..<a.count {
+            let d = Double(a[i]) - Double(b[i])
+            num += d * d
+            den += Double(b[i]) * Double(b[i])
+        }
+        return (num / max(den, 1e-300)).squareRoot()
+    }
+}

@@ -14,10 +14,11 @@ struct OutputOptions: ParsableArguments {
     var encoding: SampleEncoding = .keep
 
     /// The output path for `input`, written by command `suffix`.
-    func path(for input: String, suffix: String, inputCount: Int) throws -> String {
+    func path(for input: String, suffix: String, inputCount: Int, extension forced: String? = nil) throws -> String {
         let url = URL(fileURLWithPath: input)
         var ext = url.pathExtension.lowercased()
         if !AudioWriter.writableExtensions.contains(ext) { ext = "wav" }
+        if let forced { ext = forced }
         let stem = url.deletingPathExtension().lastPathComponent
         guard let output else {
             return ((input as NSString).deletingLastPathComponent as NSString).appendingPathComponent("\(stem).\(suffix).\(ext)")
@@ -33,7 +34,7 @@ struct OutputOptions: ParsableArguments {
         return output
     }
 
-    func writeOptions(source: AudioFormat, inputs: [String]) -> AudioWriteOptions {
+    func writeOptions(source: AudioFormat?, inputs: [String]) -> AudioWriteOptions {
         AudioWriteOptions(encoding: encoding, overwrite: overwrite, protectedPaths: inputs, sourceFormat: source)
     }
 }

@@ -9,13 +9,16 @@ struct Restore: ParsableCommand {
         abstract: "Audio restoration and generation on one masked generative engine (SpecMaskGIT).",
         discussion: """
         Examples:
-          restore info take.wav            # format, level, bandwidth and clipping of a file
-          restore info --json *.flac       # the same, machine-readable
-          restore vocode take.wav          # resynthesise through the vocoder
-          restore tokenize take.wav        # round-trip through the engine's tokens
+          restore bwe --lfr lowpass.wav        # regenerate the band above a low-pass
+          restore fill-gap --at 1.2s take.wav  # fill the dropout at 1.2 s
+          restore generate --duration 5        # 5 s of new audio
+          restore embed music.wav              # clip and per-timestamp embeddings
+          restore info --json *.flac           # format, level, bandwidth, clipping
+          restore vocode take.wav              # resynthesise through the vocoder
+          restore tokenize take.wav            # round-trip through the engine's tokens
         """,
         version: RestoreVersion.string,
-        subcommands: [Info.self, Vocode.self, Tokenize.self]
+        subcommands: [Bwe.self, FillGapCommand.self, GenerateCommand.self, EmbedCommand.self, Info.self, Vocode.self, Tokenize.self]
     )
 
     /// One-line errors naming the file, exit code 1; never a stack trace for user input.
@@ -46,7 +49,7 @@ enum CLIOutput {
 
     static func json<T: Encodable>(_ value: T) throws -> String {
         let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         // JSON has no infinities; reports already map −∞ dB to a finite stand-in.
         enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return String(decoding: try enc.encode(value), as: UTF8.self)

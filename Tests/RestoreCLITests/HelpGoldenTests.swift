@@ -21,4 +21,8 @@ final class HelpGoldenTests: XCTestCase {
     func testInfoHelp() throws { try check(["info", "--help"], "info.help.txt") }
     func testVocodeHelp() throws { try check(["vocode", "--help"], "vocode.help.txt") }
     func testTokenizeHelp() throws { try check(["tokenize", "--help"], "tokenize.help.txt") }
+    func testBweHelp() throws { try check(["bwe", "--help"], "bwe.help.txt") }
+    func testFillGapHelp() throws { try check(["fill-gap", "--help"], "fill-gap.help.txt") }
+    func testGenerateHelp() throws { try check(["generate", "--help"], "generate.help.txt") }
+    func testEmbedHelp() throws { try check(["embed", "--help"], "embed.help.txt") }
 }

@@ -10,16 +10,7 @@ enum Fixtures {
 }
 
 /// ‖a − b‖ / ‖b‖ in Double.
-func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
-    precondition(a.count == b.count)
-    var num = 0.0, den = 0.0
-    for i in 0..<a.count {
-        let d = Double(a[i]) - Double(b[i])
-        num += d * d
-        den += Double(b[i]) * Double(b[i])
-    }
-    return (num / max(den, 1e-300)).squareRoot()
-}
+func relativeL2(_ a: [Float], _ b: [Float]) -> Double { Approximate.relativeL2(a, b) }
 
 func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
     zip(a, b).map { abs($0 - $1) }.max() ?? 0

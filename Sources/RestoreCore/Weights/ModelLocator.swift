@@ -28,6 +28,25 @@ public enum ModelLocator {
         try find("default/tokenizer.safetensors", explicit: explicit, hint: "pass --tokenizer or set RESTORE_MODELS")
     }
 
+    /// The project's trained transformer (committed under Models/default).
+    public static func transformer(explicit: String? = nil) throws -> String {
+        try find("default/transformer.safetensors", explicit: explicit, hint: "pass --model or set RESTORE_MODELS")
+    }
+
+    /// A model folder holding tokenizer.safetensors and transformer.safetensors (`--model DIR`),
+    /// or the shipped default.
+    public static func modelFiles(directory: String?) throws -> (tokenizer: String, transformer: String) {
+        guard let directory else { return (try tokenizer(), try transformer()) }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) else { throw RestoreError.fileNotFound(path: directory) }
+        guard isDir.boolValue else {
+            throw RestoreError.invalidArgument("--model \(directory): expected a folder holding tokenizer.safetensors and transformer.safetensors")
+        }
+        let t = directory + "/tokenizer.safetensors", m = directory + "/transformer.safetensors"
+        for f in [t, m] where !FileManager.default.fileExists(atPath: f) { throw RestoreError.fileNotFound(path: f) }
+        return (t, m)
+    }
+
     static func find(_ relative: String, explicit: String?, hint: String) throws -> String {
         if let explicit {
             guard FileManager.default.fileExists(atPath: explicit) else { throw RestoreError.fileNotFound(path: explicit) }

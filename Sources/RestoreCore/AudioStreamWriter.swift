@@ -1,0 +1,150 @@
+import CSndFile
+import Foundation
+
+/// Where audio goes block by block (a file being written, or memory in tests).
+public protocol AudioSink: AnyObject {
+    func write(_ buffer: AudioBuffer) throws
+}
+
+/// Writes a file block by block into a hidden temporary file in the target folder and
+/// renames it into place on `finish()`. Until then the target is untouched; an abandoned
+/// writer (error, interruption) removes its temporary file, so no partial output remains.
+public final class AudioStreamWriter: AudioSink {
+    public let path: String
+    public let sampleRate: Double
+    public let channelCount: Int
+    let temp: String
+    private var handle: OpaquePointer?
+    public private(set) var framesWritten = 0
+
+    public init(path: String, sampleRate: Double, channelCount: Int, options: AudioWriteOptions) throws {
+        let url = URL(fileURLWithPath: path)
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        let exists = fm.fileExists(atPath: path, isDirectory: &isDir)
+        if exists && isDir.boolValue { throw RestoreError.isDirectory(path: path) }
+        if exists, options.protectedPaths.contains(where: { AudioWriter.samePath($0, path) }) {
+            throw RestoreError.wouldOverwriteInput(path: path)
+        }
+        if exists && !options.overwrite { throw RestoreError.outputExists(path: path) }
+        let folder = url.deletingLastPathComponent().path
+        guard fm.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
+            throw RestoreError.writeFailed(path: path, reason: "folder \(folder) does not exist")
+        }
+        let format = try AudioWriter.sndfileFormat(for: path, options: options)
+        var sfinfo = SF_INFO()
+        sfinfo.samplerate = Int32(sampleRate.rounded())
+        sfinfo.channels = Int32(channelCount)
+        sfinfo.format = format
+        guard sf_format_check(&sfinfo) != 0 else {
+            throw RestoreError.unsupportedOutputFormat(
+                path: path, reason: "\(channelCount) channels at \(sfinfo.samplerate) Hz in \(AudioFormat(sndfileFormat: format).container)")
+        }
+        // Hidden temporary name in the target folder, so the rename is atomic.
+        temp = folder + "/.restore-\(UUID().uuidString.prefix(8))-" + url.lastPathComponent
+        guard let h = sf_open(temp, Int32(SFM_WRITE), &sfinfo) else {
+            throw RestoreError.writeFailed(path: path, reason: AudioFileReader.tidy(String(cString: sf_strerror(nil))))
+        }
+        sf_command(h, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
+        handle = h
+        self.path = path
+        self.sampleRate = sampleRate
+        self.channelCount = channelCount
+        TemporaryFiles.shared.register(temp)
+    }
+
+    deinit { abandon() }
+
+    public func write(_ buffer: AudioBuffer) throws {
+        guard let h = handle else { throw RestoreError.writeFailed(path: path, reason: "writer already closed") }
+        precondition(buffer.channelCount == channelCount)
+        if buffer.frameCount == 0 { return }
+        let data = buffer.interleaved()
+        let written = data.withUnsafeBufferPointer { sf_writef_float(h, $0.baseAddress, sf_count_t(buffer.frameCount)) }
+        guard written == buffer.frameCount else {
+            let err = String(cString: sf_strerror(h))
+            abandon()
+            throw RestoreError.writeFailed(path: path, reason: AudioFileReader.tidy(err))
+        }
+        framesWritten += buffer.frameCount
+    }
+
+    /// Closes the file and renames it into place.
+    public func finish() throws {
+        guard let h = handle else { throw RestoreError.writeFailed(path: path, reason: "writer already closed") }
+        handle = nil
+        sf_close(h)
+        guard rename(temp, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: temp)
+            TemporaryFiles.shared.unregister(temp)
+            throw RestoreError.writeFailed(path: path, reason: reason)
+        }
+        TemporaryFiles.shared.unregister(temp)
+    }
+
+    /// Discards everything written so far.
+    public func abandon() {
+        guard let h = handle else { return }
+        handle = nil
+        sf_close(h)
+        unlink(temp)
+        TemporaryFiles.shared.unregister(temp)
+    }
+}
+
+/// Temporary outputs in progress, so an interrupt handler can remove them before exiting.
+public final class TemporaryFiles: @unchecked Sendable {
+    public static let shared = TemporaryFiles()
+    private var paths = Set<String>()
+    private let lock = NSLock()
+
+    func register(_ p: String) { lock.lock(); paths.insert(p); lock.unlock() }
+    func unregister(_ p: String) { lock.lock(); paths.remove(p); lock.unlock() }
+
+    /// Removes every registered file (called on SIGINT/SIGTERM before exit).
+    public func removeAll() {
+        lock.lock(); defer { lock.unlock() }
+        for p in paths { unlink(p) }
+        paths.removeAll()
+    }
+}
+
+/// Collects blocks in memory (tests, and tasks whose output is post-processed whole).
+public final class MemoryAudioSink: AudioSink {
+    public private(set) var buffer: AudioBuffer
+    public init(sampleRate: Double, channelCount: Int) {
+        buffer = AudioBuffer(sampleRate: sampleRate, channels: [[Float]](repeating: [], count: channelCount))
+    }
+    public func write(_ b: AudioBuffer) throws {
+        for c in 0..<b.channelCount { buffer.channels[c].append(contentsOf: b.channels[c]) }
+    }
+}
+
+/// Where audio comes from block by block.
+public protocol AudioSource: AnyObject {
+    var sampleRate: Double { get }
+    var channelCount: Int { get }
+    /// Up to `maxFrames` frames; nil at the end.
+    func read(maxFrames: Int) throws -> AudioBuffer?
+}
+
+extension AudioFileReader: AudioSource {
+    public var sampleRate: Double { info.sampleRate }
+    public var channelCount: Int { info.channelCount }
+}
+
+/// A buffer in memory read as a stream.
+public final class MemoryAudioSource: AudioSource {
+    let buffer: AudioBuffer
+    var position = 0
+    public init(_ buffer: AudioBuffer) { self.buffer = buffer }
+    public var sampleRate: Double { buffer.sampleRate }
+    public var channelCount: Int { buffer.channelCount }
+    public func read(maxFrames: Int) throws -> AudioBuffer? {
+        guard position < buffer.frameCount else { return nil }
+        let end = min(buffer.frameCount, position + maxFrames)
+        defer { position = end }
+        return AudioBuffer(sampleRate: buffer.sampleRate, channels: buffer.channels.map { Array($0[position..<end]) })
+    }
+}

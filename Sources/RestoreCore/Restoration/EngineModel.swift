@@ -1,0 +1,48 @@
+import Foundation
+
+/// Everything a task needs from the engine: front end, tokenizer, transformer and vocoder,
+/// loaded and cross-checked once.
+public struct EngineModel: Sendable {
+    public let frontEnd: MelFrontEnd
+    public let tokenizer: SpectrogramTokenizer
+    public let transformer: MaskedTransformer
+    public let vocoder: HiFiGAN
+    /// The token of a silent (−80 dB) patch in each row: what padding beyond the end encodes to.
+    public let silenceTokens: [Int32]
+
+    public init(tokenizer: SpectrogramTokenizer, transformer: MaskedTransformer, vocoder: HiFiGAN,
+                frontEnd: MelFrontEnd = MelFrontEnd()) throws {
+        let t = tokenizer.config, m = transformer.config
+        guard t.rows == m.rows, t.codebook_size == m.codebook_size else {
+            throw RestoreError.invalidArgument(
+                "the tokenizer (\(t.rows) rows, \(t.codebook_size) codes) does not match the transformer (\(m.rows) rows, \(m.codebook_size) codes)")
+        }
+        guard vocoder.config.num_mels == frontEnd.config.melCount, vocoder.hop == frontEnd.config.hop else {
+            throw RestoreError.invalidArgument("the vocoder's mel (\(vocoder.config.num_mels) bands, hop \(vocoder.hop)) is not the front end's")
+        }
+        self.frontEnd = frontEnd
+        self.tokenizer = tokenizer
+        self.transformer = transformer
+        self.vocoder = vocoder
+        let silent = MelSpectrogram(melCount: 80, frames: t.frames_per_token, values: [Float](repeating: -1, count: 80 * t.frames_per_token))
+        silenceTokens = tokenizer.encode(silent).ids
+    }
+
+    /// Loads the model folder (`nil`: the shipped default) and the vocoder.
+    public static func load(modelDirectory: String? = nil, vocoder: String? = nil) throws -> EngineModel {
+        let files = try ModelLocator.modelFiles(directory: modelDirectory)
+        return try EngineModel(tokenizer: SpectrogramTokenizer(path: files.tokenizer),
+                               transformer: MaskedTransformer(path: files.transformer),
+                               vocoder: HiFiGAN(path: ModelLocator.vocoder(explicit: vocoder)))
+    }
+
+    public var sampleRate: Double { frontEnd.config.sampleRate }
+    public var hop: Int { frontEnd.config.hop }
+    public var rows: Int { transformer.config.rows }
+    public var framesPerToken: Int { tokenizer.config.frames_per_token }
+    public var binsPerRow: Int { tokenizer.config.bins_per_row }
+    /// Model window: columns of the transformer's grid, and the frames and samples they cover.
+    public var windowColumns: Int { transformer.config.columns }
+    public var windowFrames: Int { windowColumns * framesPerToken }
+    public var samplesPerColumn: Int { framesPerToken * hop }
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+/// What a task masks in one model window, and how much of the generated mel replaces the
+/// input's at each (mel bin, window frame). Known regions pass through: the weight is 0
+/// there, 1 deep inside masked regions, and ramps at the borders (DESIGN §2).
+public struct WindowMask {
+    /// Row-major rows × columns; false = generate.
+    public var known: [Bool]
+    public var generatedWeight: (_ bin: Int, _ frame: Int) -> Float
+
+    public init(known: [Bool], generatedWeight: @escaping (_ bin: Int, _ frame: Int) -> Float) {
+        self.known = known
+        self.generatedWeight = generatedWeight
+    }
+}
+
+/// Sampler settings shared by every generative task.
+public struct SamplingSettings: Sendable, Equatable {
+    public var iterations: Int = 16
+    public var guidance: Float = 3.0
+    public var temperature: Float = 1.5
+    public var seed: UInt64 = 0
+    /// A 384-d condition (MiniLM space); nil = unconditional.
+    public var condition: [Float]? = nil
+
+    public init(iterations: Int = 16, guidance: Float = 3.0, temperature: Float = 1.5, seed: UInt64 = 0, condition: [Float]? = nil) {
+        self.iterations = iterations
+        self.guidance = guidance
+        self.temperature = temperature
+        self.seed = seed
+        self.condition = condition
+    }
+}
+
+/// One model window through the engine: audio slice (22 050 Hz) → normalised mel → tokens →
+/// masked completion → decoded mel blended into the input's mel → vocoder → audio slice.
+public struct WindowCompletion {
+    public let model: EngineModel
+    public init(model: EngineModel) { self.model = model }
+
+    public struct Result {
+        /// The vocoded slice, same length as the input slice.
+        public var audio: [Float]
+        /// The completed window grid.
+        public var grid: TokenGrid
+        /// Grid positions that were generated (row-major).
+        public var generated: Int
+    }
+
+    /// `windowFrame` is the first mel frame of the model window inside the slice; frames past
+    /// the slice's end are silence. `carried` fixes tokens (row-major; nil = free) that an
+    /// earlier overlapping window already generated, so consecutive windows agree.
+    public func run(slice: [Float], windowFrame j0: Int, mask: WindowMask, carried: [Int32?]? = nil,
+                    settings: SamplingSettings) -> Result {
+        let fe = model.frontEnd, wf = model.windowFrames, rows = model.rows, cols = model.windowColumns
+        var mel = fe.normalizedMel(slice)
+        let frames = mel.frames
+        var window = [Float](repeating: -1, count: 80 * wf)
+        for b in 0..<80 {
+            for f in 0..<wf where j0 + f >= 0 && j0 + f < frames { window[b * wf + f] = mel.values[b * frames + j0 + f] }
+        }
+        var grid = model.tokenizer.encode(MelSpectrogram(melCount: 80, frames: wf, values: window))
+        precondition(grid.rows == rows && grid.columns == cols && mask.known.count == rows * cols)
+        var known = mask.known
+        // Columns wholly past the end of the audio stay silence: a window longer than what is
+        // left (or than a short file) never grows new sound in its padding.
+        let fpt = model.framesPerToken
+        for c in 0..<cols where j0 + c * fpt >= frames { for r in 0..<rows { known[r * cols + c] = true } }
+        if let carried {
+            for p in 0..<known.count where !known[p] {
+                if let id = carried[p] { grid.ids[p] = id; known[p] = true }
+            }
+        }
+        let unknown = known.filter { !$0 }.count
+        if unknown > 0 {
+            grid = Engine(transformer: model.transformer).complete(
+                grid: grid, known: known, condition: settings.condition, iterations: settings.iterations,
+                guidance: settings.guidance, temperature: settings.temperature, seed: settings.seed)
+        }
+        let decoded = model.tokenizer.decode(grid, frames: wf)
+        for b in 0..<80 {
+            for f in 0..<wf where j0 + f >= 0 && j0 + f < frames {
+                let w = mask.generatedWeight(b, f)
+                if w <= 0 { continue }
+                let i = b * frames + j0 + f
+                mel.values[i] = w * max(-1, min(1, decoded.values[b * wf + f])) + (1 - w) * mel.values[i]
+            }
+        }
+        var audio = model.vocoder.synthesize(fe.logMel(fromNormalized: mel))
+        if audio.count < slice.count { audio += [Float](repeating: 0, count: slice.count - audio.count) }
+        else { audio.removeLast(audio.count - slice.count) }
+        return Result(audio: audio, grid: grid, generated: unknown)
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import RestoreCore
+
+/// `embed`: the transformer's hidden states as features (DESIGN §3): nothing is masked, the
+/// condition is the unconditional vector; per-column (timestamp) embeddings are the chosen
+/// blocks' states averaged over the column's rows, the clip embedding pools the columns.
+public struct Embed: RestoreTask {
+    public static let name = "embed"
+    public static let summary = "Clip and per-timestamp embeddings from the engine's transformer."
+    public static let writesAudio = false
+
+    public enum Pool: String, Codable, Sendable, CaseIterable { case mean, max, meanmax = "mean+max" }
+
+    public struct Options: TaskOptions {
+        /// Transformer blocks averaged (negative counts from the last); default the last two.
+        public var layers: [Int] = [-2, -1]
+        public var pool: Pool = .mean
+        public init() {}
+        public static let keys = ["layer", "pool"]
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            if let one = try? c.decodeIfPresent(Int.self, forKey: AnyKey("layer")) { layers = [one] }
+            else if let text = try? c.decodeIfPresent(String.self, forKey: AnyKey("layer")) { layers = try Self.parseLayers(text) }
+            else { layers = try c.decodeIfPresent([Int].self, forKey: AnyKey("layer")) ?? [-2, -1] }
+            pool = try c.decodeIfPresent(Pool.self, forKey: AnyKey("pool")) ?? .mean
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: AnyKey.self)
+            try c.encode(layers, forKey: AnyKey("layer"))
+            try c.encode(pool, forKey: AnyKey("pool"))
+        }
+
+        /// "-1", "3", "4,5", "all".
+        public static func parseLayers(_ text: String) throws -> [Int] {
+            if text == "all" { return [Int.min] }
+            let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else {
+                throw RestoreError.invalidArgument("embed: --layer '\(text)' is not a block number, a comma list or 'all'")
+            }
+            return parts.map { $0! }
+        }
+
+        public func validate() throws {
+            guard !layers.isEmpty else { throw RestoreError.invalidArgument("embed: --layer needs at least one block") }
+        }
+    }
+
+    public let options: Options
+    public init(options: Options) throws { try options.validate(); self.options = options }
+
+    /// Block indices for a model of `depth` blocks.
+    public func blocks(depth: Int) throws -> [Int] {
+        if options.layers == [Int.min] { return Array(0..<depth) }
+        return try options.layers.map { l in
+            let i = l < 0 ? depth + l : l
+            guard i >= 0 && i < depth else { throw RestoreError.invalidArgument("embed: --layer \(l) is outside the model's \(depth) blocks (0…\(depth - 1) or -\(depth)…-1)") }
+            return i
+        }
+    }
+
+    public struct Embedding: Sendable {
+        public var clip: [Float]
+        /// columns × width
+        public var columns: [[Float]]
+        /// Centre time of each column, seconds.
+        public var times: [Double]
+        public var blocks: [Int]
+    }
+
+    /// Embeddings of a mono signal at any rate.
+    public func embed(_ audio: AudioBuffer, model: EngineModel, progress: ((Double) -> Void)? = nil) throws -> Embedding {
+        let mono = try Resampler.resample(AudioBuffer(sampleRate: audio.sampleRate, mono: audio.mixedToMono()), to: model.sampleRate).channels[0]
+        let mel = model.frontEnd.normalizedMel(mono)
+        let blocks = try self.blocks(depth: model.transformer.config.depth)
+        let wf = model.windowFrames, cols = model.windowColumns, rows = model.rows, w = model.transformer.config.width
+        let fpt = model.framesPerToken
+        var columns: [[Float]] = [], times: [Double] = []
+        let windows = max(1, (mel.frames + wf - 1) / wf)
+        for k in 0..<windows {
+            let start = k * wf, end = min(mel.frames, start + wf)
+            var part = [Float](repeating: -1, count: 80 * wf)
+            for b in 0..<80 { for f in start..<end { part[b * wf + f - start] = mel.values[b * mel.frames + f] } }
+            let grid = model.tokenizer.encode(MelSpectrogram(melCount: 80, frames: wf, values: part))
+            var seq = [Int32](repeating: 0, count: rows * cols)
+            for c in 0..<cols { for r in 0..<rows { seq[c * rows + r] = grid[r, c] } }
+            let out = model.transformer(tokens: [seq], masked: [[Bool](repeating: false, count: seq.count)], conditions: [nil],
+                                        features: Set(blocks))
+            let used = (end - start + fpt - 1) / fpt
+            for c in 0..<used {
+                var v = [Float](repeating: 0, count: w)
+                for bl in blocks {
+                    let h = out.hidden[bl]!.data
+                    for r in 0..<rows { let p = (c * rows + r) * w; for j in 0..<w { v[j] += h[p + j] } }
+                }
+                let scale = 1 / Float(rows * blocks.count)
+                columns.append(v.map { $0 * scale })
+                times.append((Double(start + c * fpt) + Double(fpt) / 2) * Double(model.hop) / model.sampleRate)
+            }
+            progress?(Double(k + 1) / Double(windows))
+        }
+        var clip: [Float]
+        let n = Float(columns.count)
+        let mean = (0..<w).map { j in columns.reduce(0) { $0 + $1[j] } / n }
+        let maxv = (0..<w).map { j in columns.reduce(-Float.infinity) { Swift.max($0, $1[j]) } }
+        switch options.pool {
+        case .mean: clip = mean
+        case .max: clip = maxv
+        case .meanmax: clip = mean + maxv
+        }
+        return Embedding(clip: clip, columns: columns, times: times, blocks: blocks)
+    }
+
+    public func run(input: TaskInput, context: TaskContext) throws -> TaskResult {
+        let output = try context.requireOutput(Self.name)
+        let (buffer, _) = try AudioFile.read(input.path)
+        let model = try context.model()
+        let e = try embed(buffer, model: model, progress: context.progress)
+        let written = try EmbeddingWriter.write(e, to: output, overwrite: context.writeOptions.overwrite,
+                                                metadata: ["input": input.path, "blocks": e.blocks.map(String.init).joined(separator: ","),
+                                                           "pool": options.pool.rawValue])
+        return TaskResult(task: Self.name, input: input.path, outputs: written,
+                          report: ["dimension": .of(e.clip.count), "columns": .of(e.columns.count),
+                                   "blocks": .array(e.blocks.map { .of($0) }), "pool": .string(options.pool.rawValue)])
+    }
+}
+
+/// Writes embeddings as .npy (clip vector; the per-column matrix beside it as
+/// <name>.columns.npy with the time in seconds as its first column), .json or .safetensors.
+public enum EmbeddingWriter {
+    public static let extensions = ["npy", "json", "safetensors"]
+
+    public static func write(_ e: Embed.Embedding, to path: String, overwrite: Bool, metadata: [String: String]) throws -> [String] {
+        let ext = (path as NSString).pathExtension.lowercased()
+        var files: [(String, Data)] = []
+        let w = e.clip.count
+        switch ext {
+        case "npy":
+            files.append((path, NumpyArray(shape: [w], values: e.clip).encoded()))
+            var m: [Float] = []
+            for (t, col) in zip(e.times, e.columns) { m.append(Float(t)); m += col }
+            let side = (path as NSString).deletingPathExtension + ".columns.npy"
+            files.append((side, NumpyArray(shape: [e.columns.count, w + 1], values: m).encoded()))
+        case "json":
+            struct Doc: Encodable { var clip: [Float]; var times: [Double]; var columns: [[Float]]; var metadata: [String: String] }
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys]
+            files.append((path, try enc.encode(Doc(clip: e.clip, times: e.times, columns: e.columns, metadata: metadata))))
+        case "safetensors":
+            let tensors: [String: Tensor] = [
+                "clip": Tensor(shape: [w], data: e.clip),
+                "columns": Tensor(shape: [e.columns.count, w], data: e.columns.flatMap { $0 }),
+                "times": Tensor(shape: [e.times.count], data: e.times.map(Float.init)),
+            ]
+            files.append((path, try SafeTensorsWriter.encode(tensors, metadata: metadata)))
+        default:
+            throw RestoreError.unsupportedOutputFormat(path: path, reason: "extension '.\(ext)'; embeddings are written as .npy, .json or .safetensors")
+        }
+        for (p, _) in files where FileManager.default.fileExists(atPath: p) && !overwrite { throw RestoreError.outputExists(path: p) }
+        for (p, d) in files {
+            do { try d.write(to: URL(fileURLWithPath: p), options: .atomic) }
+            catch { throw RestoreError.writeFailed(path: p, reason: error.localizedDescription) }
+        }
+        return files.map(\.0)
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import RestoreCore
+
+/// `fill-gap`: time inpainting (DESIGN §3). Every row of the token columns that overlap a gap
+/// is masked and regenerated with up to 10 s of surrounding context; the result is spliced
+/// in: the original everywhere outside the gap and its crossfades, the generated audio
+/// inside, its gain matched to the audio around the gap.
+public struct FillGap: RestoreTask {
+    public static let name = "fill-gap"
+    public static let summary = "Fill gaps and dropouts with generated audio that fits the surroundings."
+    public static let writesAudio = true
+
+    public struct Options: TaskOptions {
+        /// Gap starts; each runs for `length`, or (without a length) over the dropout found there.
+        public var at: [TimeValue] = []
+        public var length: TimeValue? = nil
+        /// "1.2-1.6,3.0-3.1".
+        public var gaps: String? = nil
+        /// Find dropouts (digital silence of at least `minDropout`) and fill them.
+        public var detect: Bool = false
+        public var minDropout: TimeValue = TimeValue(seconds: 0.020)
+        public var crossfade: TimeValue = TimeValue(seconds: 0.010)
+        public var channels: ChannelMode = .perChannel
+        public init() {}
+        public static let keys = ["at", "length", "gaps", "detect", "min-dropout", "crossfade", "channels"]
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            if let one = try? c.decodeIfPresent(TimeValue.self, forKey: AnyKey("at")) { at = [one] }
+            else { at = try c.decodeIfPresent([TimeValue].self, forKey: AnyKey("at")) ?? [] }
+            length = try c.decodeIfPresent(TimeValue.self, forKey: AnyKey("length"))
+            gaps = try c.decodeIfPresent(String.self, forKey: AnyKey("gaps"))
+            detect = try c.decodeIfPresent(Bool.self, forKey: AnyKey("detect")) ?? false
+            minDropout = try c.decodeIfPresent(TimeValue.self, forKey: AnyKey("min-dropout")) ?? TimeValue(seconds: 0.020)
+            crossfade = try c.decodeIfPresent(TimeValue.self, forKey: AnyKey("crossfade")) ?? TimeValue(seconds: 0.010)
+            channels = try c.decodeIfPresent(ChannelMode.self, forKey: AnyKey("channels")) ?? .perChannel
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: AnyKey.self)
+            try c.encode(at, forKey: AnyKey("at"))
+            try c.encodeIfPresent(length, forKey: AnyKey("length"))
+            try c.encodeIfPresent(gaps, forKey: AnyKey("gaps"))
+            try c.encode(detect, forKey: AnyKey("detect"))
+            try c.encode(minDropout, forKey: AnyKey("min-dropout"))
+            try c.encode(crossfade, forKey: AnyKey("crossfade"))
+            try c.encode(channels, forKey: AnyKey("channels"))
+        }
+
+        public func validate() throws {
+            if at.isEmpty && gaps == nil && !detect {
+                throw RestoreError.invalidArgument("fill-gap: say where the gaps are: --at TIME [--length TIME], --gaps START-END,… or --detect")
+            }
+            if length != nil && at.isEmpty { throw RestoreError.invalidArgument("fill-gap: --length needs --at") }
+            if let length, !(length.seconds > 0) { throw RestoreError.invalidArgument("fill-gap: --length must be positive") }
+            if let t = at.first(where: { $0.seconds < 0 }) { throw RestoreError.invalidArgument("fill-gap: --at \(t) is before the start") }
+            if let gaps { _ = try TimeSpan.parseList(gaps) }
+            guard minDropout.seconds > 0 else { throw RestoreError.invalidArgument("fill-gap: --min-dropout must be positive") }
+            guard crossfade.seconds >= 0, crossfade.seconds <= 0.5 else {
+                throw RestoreError.invalidArgument("fill-gap: --crossfade must be between 0 and 0.5 s")
+            }
+        }
+    }
+
+    public let options: Options
+    public init(options: Options) throws { try options.validate(); self.options = options }
+
+    /// At least this much audio is kept on each side of a gap inside its window.
+    public static let minimumContext = 1.0
+
+    public func run(input: TaskInput, context: TaskContext) throws -> TaskResult {
+        let output = try context.requireOutput(Self.name)
+        let (buffer, _) = try AudioFile.read(input.path)
+        let gaps = try resolveGaps(buffer, path: input.path)
+        let model = gaps.isEmpty ? nil : try context.model()
+        var out = buffer
+        var reports: [JSONValue] = []
+        if let model {
+            let windowSeconds = Double(model.windowFrames * model.hop) / model.sampleRate
+            let clusters = try Self.cluster(gaps, windowSeconds: windowSeconds, path: input.path)
+            for (i, cluster) in clusters.enumerated() {
+                let gains = try fill(cluster, in: buffer, into: &out, model: model, index: i, windowSeconds: windowSeconds, context: context)
+                for (g, gain) in zip(cluster, gains) {
+                    reports.append(.object(["start": .of(g.start), "end": .of(g.end), "gain": .array(gain.map { .of(Double($0)) })]))
+                }
+                context.progress?(Double(i + 1) / Double(clusters.count))
+            }
+        } else {
+            context.notes.append("\(input.path): no gaps found; copied unchanged")
+        }
+        try AudioWriter.write(out, to: output, options: context.writeOptions)
+        return TaskResult(task: Self.name, input: input.path, outputs: [output], report: ["gaps": .array(reports)])
+    }
+
+    /// The gaps asked for, in seconds, merged where they overlap and clipped to the file.
+    func resolveGaps(_ buffer: AudioBuffer, path: String) throws -> [TimeSpan] {
+        let duration = buffer.duration
+        var spans: [TimeSpan] = []
+        if let gaps = options.gaps { spans += try TimeSpan.parseList(gaps) }
+        for t in options.at {
+            if let length = options.length {
+                spans.append(TimeSpan(start: t.seconds, end: t.seconds + length.seconds))
+            } else if let run = DropoutDetector.run(containing: t.seconds, in: buffer) {
+                spans.append(run)
+            } else {
+                throw RestoreError.invalidArgument("\(path): no dropout (digital silence) at \(t); give --length to fill a stretch that is not silent")
+            }
+        }
+        if options.detect { spans += DropoutDetector.find(buffer, minimum: options.minDropout.seconds) }
+        for s in spans where s.start >= duration {
+            throw RestoreError.invalidArgument(String(format: "%@: gap at %.3f s starts after the end (%.3f s)", path, s.start, duration))
+        }
+        spans = spans.map { TimeSpan(start: $0.start, end: min($0.end, duration)) }.sorted { $0.start < $1.start }
+        var merged: [TimeSpan] = []
+        for s in spans {
+            if let last = merged.last, s.start <= last.end { merged[merged.count - 1].end = max(last.end, s.end) } else { merged.append(s) }
+        }
+        return merged
+    }
+
+    /// Gaps close enough to share one model window are filled together.
+    static func cluster(_ gaps: [TimeSpan], windowSeconds: Double, path: String) throws -> [[TimeSpan]] {
+        let room = windowSeconds - 2 * minimumContext
+        var out: [[TimeSpan]] = []
+        for g in gaps {
+            guard g.length <= room else {
+                throw RestoreError.invalidArgument(String(format: "%@: the gap at %.3f s is %.2f s long; at most %.2f s can be filled", path, g.start, g.length, room))
+            }
+            if let first = out.last?.first, g.end - first.start <= room { out[out.count - 1].append(g) } else { out.append([g]) }
+        }
+        return out
+    }
+
+    /// Fills one window's gaps; returns the gain applied per gap and processed channel.
+    func fill(_ gaps: [TimeSpan], in buffer: AudioBuffer, into out: inout AudioBuffer, model: EngineModel, index: Int,
+              windowSeconds: Double, context: TaskContext) throws -> [[Float]] {
+        let rate = buffer.sampleRate, n = buffer.frameCount, er = model.sampleRate, hop = Double(model.hop)
+        let centre = (gaps.first!.start + gaps.last!.end) / 2
+        let startSeconds = max(0, min(centre - windowSeconds / 2, buffer.duration - windowSeconds))
+        let u = Int((startSeconds * rate).rounded())
+        let margin = Int(0.2 * rate)
+        let a = max(0, u - margin), b = min(n, u + Int(windowSeconds * rate) + margin)
+        let j0 = Int((Double(u - a) * er / rate / hop).rounded())
+        // Frames whose analysis window (1024 samples, starting 384 before the frame's hop)
+        // touches a gap are affected; their columns are masked in every row.
+        let wf = model.windowFrames, cols = model.windowColumns, fpt = model.framesPerToken
+        let nfft = Double(model.frontEnd.config.nFFT), pad = (nfft - hop) / 2
+        var affected = [Bool](repeating: false, count: wf)
+        for g in gaps {
+            let ga = (g.start - Double(a) / rate) * er, gb = (g.end - Double(a) / rate) * er
+            for f in 0..<wf {
+                let lo = Double(j0 + f) * hop - pad
+                if lo < gb && lo + nfft > ga { affected[f] = true }
+            }
+        }
+        var known = [Bool](repeating: true, count: model.rows * cols)
+        for c in 0..<cols where (c * fpt..<(c + 1) * fpt).contains(where: { affected[$0] }) {
+            for r in 0..<model.rows { known[r * cols + c] = false }
+        }
+        // Generated mel over the affected frames, ramping out over 3 frames on each side.
+        var weight = [Float](repeating: 0, count: wf)
+        for f in 0..<wf {
+            var d = Int.max
+            for g in max(0, f - 3)...min(wf - 1, f + 3) where affected[g] { d = min(d, abs(g - f)) }
+            weight[f] = d == Int.max ? 0 : max(0, 1 - Float(d) / 4)
+        }
+        let mask = WindowMask(known: known) { _, f in weight[f] }
+        let mode = options.channels
+        let parts = mode.split(buffer.channels.map { Array($0[a..<b]) })
+        var generated: [[Float]] = []
+        for (ci, x) in parts.enumerated() {
+            let x22 = try BandwidthExtension.toEngineRate(x, rate: rate, model: model)
+            var settings = context.sampling
+            settings.seed = settings.seed &+ UInt64(index) &* 1_000_003 &+ UInt64(ci)
+            let r = WindowCompletion(model: model).run(slice: x22, windowFrame: j0, mask: mask, settings: settings)
+            generated.append(try BandwidthExtension.fromEngineRate(r.audio, rate: rate, length: x.count, model: model))
+        }
+        let gen = mode.merge(generated)
+        let xf = Int((options.crossfade.seconds * rate).rounded())
+        let around = Int(0.1 * rate)
+        var gains: [[Float]] = []
+        for g in gaps {
+            let ga = Int((g.start * rate).rounded()), gb = min(n, Int((g.end * rate).rounded()))
+            var perChannel: [Float] = []
+            for ch in 0..<buffer.channelCount {
+                let orig = buffer.channels[ch], y = gen[ch]
+                // Gain: the original's level beside the gap over the generated audio's there.
+                var eo: Double = 0, eg: Double = 0
+                for t in Array(max(a, ga - around)..<ga) + Array(gb..<min(b, gb + around)) {
+                    eo += Double(orig[t] * orig[t]); eg += Double(y[t - a] * y[t - a])
+                }
+                let gain = eg > 1e-12 && eo > 1e-12 ? Float(max(0.25, min(4, (eo / eg).squareRoot()))) : 1
+                perChannel.append(gain)
+                for t in max(0, ga - xf)..<min(n, gb + xf) {
+                    let v = gain * y[t - a]
+                    let w: Float
+                    if t < ga { w = Float(t - (ga - xf) + 1) / Float(xf + 1) } else if t >= gb { w = Float(gb + xf - t) / Float(xf + 1) } else { w = 1 }
+                    out.channels[ch][t] = w * v + (1 - w) * orig[t]
+                }
+            }
+            gains.append(perChannel)
+        }
+        return gains
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import RestoreCore
+
+/// `generate`: every token is generated (DESIGN §3). Unconditional for now; longer than one
+/// model window, the windows overlap and each continues the previous one.
+public struct Generate: RestoreTask {
+    public static let name = "generate"
+    public static let summary = "Generate new audio, unconditionally or from a text prompt."
+    public static let writesAudio = true
+
+    public struct Options: TaskOptions {
+        public var duration: TimeValue = TimeValue(seconds: 5)
+        public var count: Int = 1
+        public var prompt: String? = nil
+        public init() {}
+        public static let keys = ["duration", "count", "prompt"]
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            duration = try c.decodeIfPresent(TimeValue.self, forKey: AnyKey("duration")) ?? TimeValue(seconds: 5)
+            count = try c.decodeIfPresent(Int.self, forKey: AnyKey("count")) ?? 1
+            prompt = try c.decodeIfPresent(String.self, forKey: AnyKey("prompt"))
+        }
+
+        public func validate() throws {
+            guard duration.seconds > 0, duration.seconds <= 600 else {
+                throw RestoreError.invalidArgument("generate: --duration must be between 0 and 600 s")
+            }
+            guard count >= 1, count <= 1000 else { throw RestoreError.invalidArgument("generate: --count must be between 1 and 1000") }
+            if prompt != nil {
+                throw RestoreError.invalidArgument(
+                    "generate: --prompt needs the MiniLM text encoder, which this build does not have yet; run without --prompt for unconditional generation")
+            }
+        }
+    }
+
+    public let options: Options
+    public init(options: Options) throws { try options.validate(); self.options = options }
+
+    /// Output files for `count` generations: the path itself for one, else name-1.ext, name-2.ext…
+    public static func outputPaths(_ path: String, count: Int) -> [String] {
+        guard count > 1 else { return [path] }
+        let ext = (path as NSString).pathExtension, stem = (path as NSString).deletingPathExtension
+        return (1...count).map { "\(stem)-\($0).\(ext)" }
+    }
+
+    public func run(input: TaskInput, context: TaskContext) throws -> TaskResult {
+        let model = try context.model()
+        let paths = Self.outputPaths(try context.requireOutput(Self.name), count: options.count)
+        let rate = model.sampleRate
+        let frames = Int((options.duration.seconds * rate).rounded())
+        let plan = WindowPlan(model: model, rate: rate)
+        let mask = WindowMask(known: [Bool](repeating: false, count: model.rows * model.windowColumns)) { _, _ in 1 }
+        var reports: [JSONValue] = []
+        for (i, path) in paths.enumerated() {
+            let seed = context.sampling.seed &+ UInt64(i)
+            let writer = try AudioStreamWriter(path: path, sampleRate: rate, channelCount: 1, options: context.writeOptions)
+            let sink = LevelMeter(writer)
+            var previous: TokenGrid? = nil
+            let silence = MemoryAudioSource(AudioBuffer(sampleRate: rate, mono: [Float](repeating: 0, count: frames)))
+            try WindowedRunner.run(source: silence, sink: sink, plan: plan, expectedFrames: frames, progress: { p in
+                context.progress?((Double(i) + p) / Double(paths.count))
+            }) { w in
+                var settings = context.sampling
+                settings.seed = seed &+ UInt64(w.index) &* 1_000_003
+                let j0 = (w.windowStart - w.sliceStart) / model.hop
+                let r = WindowCompletion(model: model).run(slice: w.slice.channels[0], windowFrame: j0, mask: mask,
+                                                           carried: previous.map { BandwidthExtension.carry($0, hopColumns: plan.hopColumns) },
+                                                           settings: settings)
+                previous = r.grid
+                return AudioBuffer(sampleRate: rate, mono: r.audio)
+            }
+            try writer.finish()
+            reports.append(.object(["path": .string(path), "seed": .of(Double(seed)), "duration": .of(options.duration.seconds),
+                                    "rms_dbfs": .of(sink.rmsDecibels), "peak_dbfs": .of(sink.peakDecibels)]))
+        }
+        return TaskResult(task: Self.name, input: "", outputs: paths, report: ["generated": .array(reports)])
+    }
+}
+
+/// Passes audio on and measures its level.
+final class LevelMeter: AudioSink {
+    let next: AudioSink
+    var energy: Double = 0, count = 0, peak: Float = 0
+    init(_ next: AudioSink) { self.next = next }
+    func write(_ buffer: AudioBuffer) throws {
+        for ch in buffer.channels { for v in ch { energy += Double(v * v); peak = max(peak, abs(v)) } }
+        count += buffer.frameCount * buffer.channelCount
+        try next.write(buffer)
+    }
+    var rmsDecibels: Double { count > 0 && energy > 0 ? 10 * log10(energy / Double(count)) : -120 }
+    var peakDecibels: Double { peak > 0 ? 20 * log10(Double(peak)) : -120 }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import RestoreCore
+
+/// A task's options: Codable (so presets can give them in YAML), with defaults, validated
+/// before any audio is read. `keys` lists every option name a preset may use.
+public protocol TaskOptions: Codable, Sendable {
+    init()
+    static var keys: [String] { get }
+    func validate() throws
+}
+
+/// A restoration task: a plugin over the engine (DESIGN §3). Adding one is a new file with a
+/// type conforming to this protocol and one line in `TaskRegistry.all`.
+public protocol RestoreTask: Sendable {
+    associatedtype Options: TaskOptions
+    /// The command-line and preset name.
+    static var name: String { get }
+    static var summary: String { get }
+    /// True when the task writes audio (and so may be chained in a preset).
+    static var writesAudio: Bool { get }
+    var options: Options { get }
+    init(options: Options) throws
+    func run(input: TaskInput, context: TaskContext) throws -> TaskResult
+}
+
+extension RestoreTask {
+    /// Builds the task from options decoded elsewhere (a preset step), validating them.
+    public static func make(_ options: any TaskOptions) throws -> any RestoreTask {
+        guard let o = options as? Options else { throw RestoreError.invalidArgument("\(name): wrong option type") }
+        try o.validate()
+        return try Self(options: o)
+    }
+}
+
+/// The file a task reads.
+public struct TaskInput: Sendable {
+    public var path: String
+    public init(path: String) { self.path = path }
+}
+
+/// What every task shares: the engine (loaded on first use), sampling settings, where the
+/// output goes, and a progress callback.
+public final class TaskContext: @unchecked Sendable {
+    public var sampling: SamplingSettings
+    /// Output file (audio tasks) or artifact path (embed).
+    public var outputPath: String?
+    public var writeOptions: AudioWriteOptions
+    public var progress: ((Double) -> Void)?
+    /// Free-text notes for the user (stderr), e.g. "nothing to extend".
+    public var notes: [String] = []
+    let loadModel: () throws -> EngineModel
+    private var cached: EngineModel?
+
+    public init(sampling: SamplingSettings = .init(), outputPath: String? = nil, writeOptions: AudioWriteOptions = .init(),
+                progress: ((Double) -> Void)? = nil, loadModel: @escaping () throws -> EngineModel) {
+        self.sampling = sampling
+        self.outputPath = outputPath
+        self.writeOptions = writeOptions
+        self.progress = progress
+        self.loadModel = loadModel
+    }
+
+    public func model() throws -> EngineModel {
+        if let cached { return cached }
+        let m = try loadModel()
+        cached = m
+        return m
+    }
+
+    func requireOutput(_ task: String) throws -> String {
+        guard let outputPath else { throw RestoreError.invalidArgument("\(task): no output path") }
+        return outputPath
+    }
+}
+
+/// What a task reports: the files it wrote and measurements, as JSON-ready values.
+public struct TaskResult: Encodable, Sendable {
+    public var task: String
+    public var input: String
+    public var outputs: [String]
+    public var report: [String: JSONValue]
+
+    public init(task: String, input: String, outputs: [String], report: [String: JSONValue] = [:]) {
+        self.task = task
+        self.input = input
+        self.outputs = outputs
+        self.report = report
+    }
+}
+
+/// A JSON value for reports.
+public enum JSONValue: Encodable, Sendable, Equatable {
+    case number(Double), string(String), bool(Bool), array([JSONValue]), object([String: JSONValue])
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .number(let v): try c.encode(v.isFinite ? v : 0)
+        case .string(let v): try c.encode(v)
+        case .bool(let v): try c.encode(v)
+        case .array(let v): try c.encode(v)
+        case .object(let v): try c.encode(v)
+        }
+    }
+}
+
+extension JSONValue: ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral {
+    public init(floatLiteral v: Double) { self = .number(v) }
+    public init(integerLiteral v: Int) { self = .number(Double(v)) }
+    public init(stringLiteral v: String) { self = .string(v) }
+    public init(booleanLiteral v: Bool) { self = .bool(v) }
+    public static func of(_ v: Double) -> JSONValue { .number(v) }
+    public static func of(_ v: Int) -> JSONValue { .number(Double(v)) }
+}

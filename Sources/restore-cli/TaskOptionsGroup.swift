@@ -1,0 +1,133 @@
+import ArgumentParser
+import Foundation
+import RestoreCore
+import Tasks
+
+/// Flags every engine task shares: sampling, model, report and display.
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "Random seed; the same seed gives the same result.") var seed: UInt64 = 0
+    @Option(help: "MaskGIT decoding iterations.") var iterations: Int = 16
+    @Option(help: "Gumbel temperature of the re-masking noise.") var temperature: Float = 1.5
+    @Option(help: "Classifier-free guidance at the last iteration (ramped from 0).") var guidance: Float = 3.0
+    @Option(help: "Model folder with tokenizer.safetensors and transformer.safetensors (default: Models/default).")
+    var model: String?
+
+    func validate() throws {
+        guard (1...256).contains(iterations) else { throw ValidationError("--iterations must be between 1 and 256") }
+        guard temperature >= 0, temperature <= 100 else { throw ValidationError("--temperature must be between 0 and 100") }
+        guard guidance >= 0, guidance <= 100 else { throw ValidationError("--guidance must be between 0 and 100") }
+    }
+
+    var settings: SamplingSettings {
+        SamplingSettings(iterations: iterations, guidance: guidance, temperature: temperature, seed: seed)
+    }
+}
+
+struct DisplayOptions: ParsableArguments {
+    @Flag(help: "Print a JSON report per file on stdout.") var json = false
+    @Option(help: "Write a before/after log-mel spectrogram PNG with the changed region outlined (one input only).")
+    var plot: String?
+    @Flag(name: [.short, .long], help: "No progress bar.") var quiet = false
+}
+
+/// Runs one task over the inputs the way every task command does: output naming, progress,
+/// reports, and one failing file not stopping the others (exit code 1 at the end).
+enum TaskCommand {
+    static func run(_ task: any RestoreTask, inputs: [String], suffix: String, extension ext: String? = nil,
+                    output: OutputOptions, engine: EngineOptions, sampling: SamplingOptions, display: DisplayOptions) throws {
+        engine.apply()
+        if display.plot != nil && inputs.count != 1 { throw ValidationError("--plot needs exactly one input") }
+        let loader = ModelCache(directory: sampling.model, vocoder: engine.vocoder)
+        var failed = 0
+        for input in inputs {
+            do {
+                let target = try output.path(for: input, suffix: suffix, inputCount: inputs.count, extension: ext)
+                let format = (try? AudioFileReader(path: input))?.info.format
+                let bar = ProgressBar(label: (input as NSString).lastPathComponent, enabled: !display.quiet)
+                let context = TaskContext(sampling: sampling.settings, outputPath: target,
+                                          writeOptions: output.writeOptions(source: format, inputs: inputs),
+                                          progress: { bar.update($0) }, loadModel: loader.load)
+                let t0 = Date()
+                let result = try task.run(input: TaskInput(path: input), context: context)
+                bar.finish()
+                for note in context.notes { FileHandle.standardError.write(Data("restore: note: \(note)\n".utf8)) }
+                if let plot = display.plot {
+                    try SpectrogramPlotter.plot(task: type(of: task).name, input: input, output: result.outputs.first, result: result, to: plot,
+                                                overwrite: output.overwrite)
+                }
+                try report(result, seconds: Date().timeIntervalSince(t0), json: display.json)
+            } catch let error as RestoreError {
+                CLIOutput.error(error.description)
+                failed += 1
+            } catch let error as SafeTensorsError {
+                CLIOutput.error(error.description)
+                failed += 1
+            }
+        }
+        if failed > 0 { throw ExitCode(1) }
+    }
+
+    static func report(_ r: TaskResult, seconds: Double, json: Bool) throws {
+        if json {
+            struct Timed: Encodable { var result: TaskResult; var seconds: Double
+                func encode(to encoder: Encoder) throws {
+                    var c = encoder.container(keyedBy: AnyKey.self)
+                    try c.encode(result.task, forKey: AnyKey("task"))
+                    try c.encode(result.input, forKey: AnyKey("input"))
+                    try c.encode(result.outputs, forKey: AnyKey("outputs"))
+                    try c.encode(result.report, forKey: AnyKey("report"))
+                    try c.encode(seconds, forKey: AnyKey("seconds"))
+                }
+            }
+            print(try CLIOutput.json(Timed(result: r, seconds: seconds)))
+        } else {
+            let from = r.input.isEmpty ? "" : "\(r.input) → "
+            print("\(from)\(r.outputs.joined(separator: ", ")) (\(String(format: "%.1f", seconds)) s)")
+        }
+    }
+}
+
+/// Loads the engine once per command, on first use.
+final class ModelCache: @unchecked Sendable {
+    let directory: String?, vocoder: String?
+    var model: EngineModel?
+    init(directory: String?, vocoder: String?) { self.directory = directory; self.vocoder = vocoder }
+    func load() throws -> EngineModel {
+        if let model { return model }
+        let m = try EngineModel.load(modelDirectory: directory, vocoder: vocoder)
+        model = m
+        return m
+    }
+}
+
+/// A one-line progress bar on stderr: only on a terminal, only after the first second.
+final class ProgressBar: @unchecked Sendable {
+    let label: String
+    let enabled: Bool
+    let start = Date()
+    var shown = false
+    private let lock = NSLock()
+
+    init(label: String, enabled: Bool) {
+        self.label = label
+        self.enabled = enabled && isatty(2) == 1
+    }
+
+    func update(_ fraction: Double) {
+        guard enabled else { return }
+        lock.lock(); defer { lock.unlock() }
+        let elapsed = Date().timeIntervalSince(start)
+        guard elapsed > 1 else { return }
+        shown = true
+        let f = max(0, min(1, fraction)), width = 30
+        let filled = Int(f * Double(width))
+        let eta = f > 0.01 ? String(format: " ETA %.0fs", elapsed / f - elapsed) : ""
+        let line = "\r\(label) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(Int(f * 100))%\(eta)\u{1B}[K"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    func finish() {
+        guard enabled, shown else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}

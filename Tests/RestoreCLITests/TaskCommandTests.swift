@@ -1,0 +1,57 @@
+import Foundation
+import RestoreCore
+import XCTest
+
+/// The task commands as a user runs them: bad input gets one clear line and exit 1;
+/// a good run writes where -o says and reports JSON.
+final class TaskCommandTests: XCTestCase {
+    var folder = ""
+    var wav = ""
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("restore-task-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        wav = folder + "/tone.wav"
+        try AudioWriter.write(AudioBuffer(sampleRate: 22050, mono: TestSignals.sine(frequency: 440, sampleRate: 22050, seconds: 1)), to: wav)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
+
+    func expectError(_ args: [String], _ message: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try CLI.run(args)
+        XCTAssertNotEqual(r.status, 0, file: file, line: line)
+        XCTAssertTrue(r.stderr.contains(message), "stderr was: \(r.stderr)", file: file, line: line)
+    }
+
+    func testBadOptionsGiveClearErrors() throws {
+        try expectError(["bwe", "--cutoff", "high", wav], "--cutoff 'high' is not auto or a frequency in Hz")
+        try expectError(["bwe", "--cutoff", "20", wav], "bwe: cutoff 20 Hz is outside 100…24000 Hz")
+        try expectError(["bwe", "--iterations", "0", wav], "--iterations must be between 1 and 256")
+        try expectError(["bwe", folder + "/missing.wav"], "restore: error: \(folder)/missing.wav: no such file")
+        try expectError(["fill-gap", wav], "fill-gap: say where the gaps are: --at TIME [--length TIME], --gaps START-END,… or --detect")
+        try expectError(["fill-gap", "--at", "soon", wav], "--at 'soon' is not a time (e.g. 1.2s, 350ms, 1:02.5)")
+        try expectError(["fill-gap", "--gaps", "2-1", wav], "gap '2-1': the end must come after the start, both ≥ 0")
+        try expectError(["fill-gap", "--at", "5s", "--length", "0.1s", wav], "restore: error: \(wav): gap at 5.000 s starts after the end (1.000 s)")
+        try expectError(["fill-gap", "--at", "0.5s", wav], "restore: error: \(wav): no dropout (digital silence) at 0.5s; give --length to fill a stretch that is not silent")
+        try expectError(["generate", "--duration", "0"], "generate: --duration must be between 0 and 600 s")
+        try expectError(["generate", "--prompt", "rain on a tin roof"], "generate: --prompt needs the MiniLM text encoder")
+        try expectError(["embed", "--layer", "x", wav], "embed: --layer 'x' is not a block number, a comma list or 'all'")
+        try expectError(["embed", "--pool", "median", wav], "The value 'median' is invalid for '--pool <pool>'")
+        try expectError(["bwe", "--model", folder, wav], "restore: error: \(folder)/tokenizer.safetensors: no such file")
+        try expectError(["bwe", "--plot", folder + "/p.png", wav, wav], "--plot needs exactly one input")
+    }
+
+    func testFillGapWritesTheOutputAndAPlot() throws {
+        // 1 s tone with 100 ms of digital silence at 0.5 s.
+        var x = TestSignals.sine(frequency: 440, sampleRate: 22050, seconds: 1)
+        for i in 11025..<13230 { x[i] = 0 }
+        let input = folder + "/gap.wav"
+        try AudioWriter.write(AudioBuffer(sampleRate: 22050, mono: x), to: input, options: AudioWriteOptions(encoding: .float32))
+        let r = try CLI.run(["fill-gap", "--detect", input, "-o", folder + "/out/", "--iterations", "2", "--json", "--plot", folder + "/p.png"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("\"outputs\" : [\n    \"\(folder)/out/gap.wav\""), r.stdout)
+        let (out, _) = try AudioFile.read(folder + "/out/gap.wav")
+        XCTAssertEqual(out.frameCount, x.count)
+        let png = try Data(contentsOf: URL(fileURLWithPath: folder + "/p.png"))
+        XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+    }
+}

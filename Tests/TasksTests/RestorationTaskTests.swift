@@ -1,0 +1,157 @@
+import Foundation
+import XCTest
+import RestoreCore
+@testable import Tasks
+
+/// The tasks end to end on synthetic inputs with the shipped model (2 decoding iterations to
+/// stay quick): what must hold whatever the model generates.
+final class RestorationTaskTests: XCTestCase {
+    var dir = ""
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("restore-tasks-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    static let model: EngineModel? = try? EngineModel.load()
+
+    func context(_ out: String, seed: UInt64 = 0) throws -> TaskContext {
+        guard let m = Self.model else { throw XCTSkip("engine model not found (run scripts/fetch-pretrained)") }
+        return TaskContext(sampling: SamplingSettings(iterations: 2, seed: seed), outputPath: out,
+                           writeOptions: AudioWriteOptions(encoding: .float32), loadModel: { m })
+    }
+
+    /// Harmonics of 220 Hz up to 10 kHz plus a little noise, per channel slightly different.
+    func music(rate: Double, seconds: Double, channels: Int) -> AudioBuffer {
+        let n = Int(rate * seconds)
+        var rng = TestSignals.SplitMix64(seed: 9)
+        return AudioBuffer(sampleRate: rate, channels: (0..<channels).map { c in
+            (0..<n).map { i in
+                let t = Double(i) / rate
+                var v = 0.0
+                for k in 1...45 where Double(k) * 220 < min(10000, rate / 2) { v += sin(2 * .pi * 220 * Double(k) * t + Double(c + k)) / Double(k) }
+                return Float(0.2 * v * (0.6 + 0.4 * sin(2 * .pi * 1.5 * t)) + 0.01 * (rng.uniform() - 0.5))
+            }
+        })
+    }
+
+    func write(_ b: AudioBuffer, _ name: String) throws -> String {
+        let p = dir + "/" + name
+        try AudioWriter.write(b, to: p, options: AudioWriteOptions(encoding: .float32))
+        return p
+    }
+
+    /// Mean power (dB) of the bins in [lo, hi) Hz over the interior frames.
+    func bandPower(_ x: [Float], rate: Double, _ lo: Double, _ hi: Double) -> Double {
+        let stft = STFT(nFFT: 2048, hop: 512)
+        let mag = stft.magnitude(x)
+        let frames = mag.count / stft.bins
+        var s = 0.0, n = 0
+        for t in 4..<(frames - 4) {
+            for k in 0..<stft.bins where Double(k) * rate / 2048 >= lo && Double(k) * rate / 2048 < hi {
+                s += Double(mag[t * stft.bins + k] * mag[t * stft.bins + k]); n += 1
+            }
+        }
+        return 10 * log10(s / Double(max(n, 1)) + 1e-20)
+    }
+
+    func testBandwidthExtensionAddsTheHighBandAndKeepsTheLowBand() throws {
+        let rate = 44100.0
+        let clean = music(rate: rate, seconds: 3, channels: 2)
+        let lp = FIRFilter.lowPass(cutoff: 4000, sampleRate: rate)
+        let input = AudioBuffer(sampleRate: rate, channels: clean.channels.map { lp.apply($0) })
+        let path = try write(input, "lowpass.wav")
+        var o = BandwidthExtension.Options()
+        o.cutoff = .hertz(4000)
+        let r = try BandwidthExtension(options: o).run(input: TaskInput(path: path), context: try context(dir + "/out.wav"))
+        XCTAssertEqual(r.report["masked_rows"], .array([3, 4]))
+        let (out, info) = try AudioFile.read(dir + "/out.wav")
+        XCTAssertEqual(info.sampleRate, rate)
+        XCTAssertEqual(out.channelCount, 2)
+        XCTAssertEqual(out.frameCount, input.frameCount)
+        let check = FIRFilter.lowPass(cutoff: 3500, sampleRate: rate)
+        for c in 0..<2 {
+            let before = bandPower(input.channels[c], rate: rate, 4600, 8000)
+            let after = bandPower(out.channels[c], rate: rate, 4600, 8000)
+            XCTAssertGreaterThan(after, before + 10, "channel \(c): new band \(after) dB vs input \(before) dB")
+            // Low-frequency replacement: below the cutoff the output is the input.
+            let a = check.apply(out.channels[c]), b = check.apply(input.channels[c])
+            let inner = 4096..<(a.count - 4096)
+            XCTAssertLessThan(Approximate.relativeL2(Array(a[inner]), Array(b[inner])), 1e-3, "channel \(c)")
+        }
+    }
+
+    func testBandwidthExtensionOfNarrowbandAudioWritesTheEngineRate() throws {
+        // 8 kHz telephone audio: upsampled, written at 22 050 Hz, one channel kept.
+        let input = music(rate: 8000, seconds: 2, channels: 1)
+        let path = try write(input, "call.wav")
+        let r = try BandwidthExtension(options: .init()).run(input: TaskInput(path: path), context: try context(dir + "/call.bwe.wav"))
+        guard case .number(let cut)? = r.report["cutoff_hz"] else { return XCTFail("no cutoff") }
+        XCTAssertLessThanOrEqual(cut, 4000)
+        let (out, info) = try AudioFile.read(dir + "/call.bwe.wav")
+        XCTAssertEqual(info.sampleRate, 22050)
+        XCTAssertEqual(out.channelCount, 1)
+        XCTAssertEqual(Double(out.frameCount), 2 * 22050, accuracy: 2)
+    }
+
+    func testFillGapChangesNothingOutsideTheGapAndItsCrossfades() throws {
+        let rate = 48000.0
+        var input = music(rate: rate, seconds: 4, channels: 3)
+        let (ga, gb) = (Int(1.5 * rate), Int(1.9 * rate))
+        for c in 0..<3 { for i in ga..<gb { input.channels[c][i] = 0 } }
+        let path = try write(input, "gap.wav")
+        var o = FillGap.Options()
+        o.at = [TimeValue(seconds: 1.5)]
+        let r = try FillGap(options: o).run(input: TaskInput(path: path), context: try context(dir + "/filled.wav"))
+        guard case .array(let gaps)? = r.report["gaps"], case .object(let g)? = gaps.first, case .number(let end)? = g["end"] else {
+            return XCTFail("no gap report")
+        }
+        XCTAssertEqual(end, 1.9, accuracy: 1e-4)   // the dropout's own extent
+        let (out, info) = try AudioFile.read(dir + "/filled.wav")
+        XCTAssertEqual(info.sampleRate, rate)
+        XCTAssertEqual(out.channelCount, 3)
+        XCTAssertEqual(out.frameCount, input.frameCount)
+        let xf = Int(0.010 * rate)
+        for c in 0..<3 {
+            XCTAssertEqual(Array(out.channels[c][..<(ga - xf)]), Array(input.channels[c][..<(ga - xf)]), "channel \(c) before the gap")
+            XCTAssertEqual(Array(out.channels[c][(gb + xf)...]), Array(input.channels[c][(gb + xf)...]), "channel \(c) after the gap")
+            let filled = out.channels[c][ga..<gb].map { Double($0 * $0) }.reduce(0, +) / Double(gb - ga)
+            XCTAssertGreaterThan(filled, 1e-6, "channel \(c): the gap is still silent")
+        }
+    }
+
+    func testGenerateWritesTheAskedDurationDeterministically() throws {
+        var o = Generate.Options()
+        o.duration = TimeValue(seconds: 1.5)
+        _ = try Generate(options: o).run(input: TaskInput(path: ""), context: try context(dir + "/a.wav", seed: 3))
+        _ = try Generate(options: o).run(input: TaskInput(path: ""), context: try context(dir + "/b.wav", seed: 3))
+        let (a, info) = try AudioFile.read(dir + "/a.wav")
+        let (b, _) = try AudioFile.read(dir + "/b.wav")
+        XCTAssertEqual(info.sampleRate, 22050)
+        XCTAssertEqual(a.frameCount, Int(1.5 * 22050))
+        XCTAssertEqual(a, b)
+    }
+
+    func testEmbedGivesOneVectorPerColumnAndAClipVector() throws {
+        let input = music(rate: 44100, seconds: 3, channels: 2)
+        let path = try write(input, "m.wav")
+        let r = try Embed(options: .init()).run(input: TaskInput(path: path), context: try context(dir + "/m.npy"))
+        XCTAssertEqual(r.outputs, [dir + "/m.npy", dir + "/m.columns.npy"])
+        let clip = try NumpyArray.read(dir + "/m.npy"), cols = try NumpyArray.read(dir + "/m.columns.npy")
+        let width = Self.model!.transformer.config.width
+        XCTAssertEqual(clip.shape, [width])
+        // 3 s = 259 frames → 17 columns of 16 frames; first value of each row is its time.
+        XCTAssertEqual(cols.shape, [17, width + 1])
+        XCTAssertEqual(Double(cols.values[0]), 8 * 256 / 22050, accuracy: 1e-4)
+        // The clip vector is the mean of the column vectors.
+        for j in [0, width / 2, width - 1] {
+            let mean = (0..<17).map { cols.values[$0 * (width + 1) + 1 + j] }.reduce(0, +) / 17
+            XCTAssertEqual(clip.values[j], mean, accuracy: 1e-4)
+        }
+        var bad = Embed.Options()
+        bad.layers = [99]
+        XCTAssertThrowsError(try Embed(options: bad).run(input: TaskInput(path: path), context: try context(dir + "/x.npy"))) { e in
+            XCTAssertEqual("\(e)", "embed: --layer 99 is outside the model's 6 blocks (0…5 or -6…-1)")
+        }
+    }
+}
