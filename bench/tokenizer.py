@@ -9,7 +9,6 @@ Writes bench/results/tokenizer.json and prints a table.
 """
 import argparse
 import collections
-import hashlib
 import json
 import pathlib
 import subprocess
@@ -19,27 +18,9 @@ import tempfile
 import numpy as np
 import soundfile as sf
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "training"))
-sys.path.insert(0, str(ROOT / "training" / "data"))
-import prepare  # noqa: E402
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from validation import RESTORE, ROOT, Loader, manifest, pick  # noqa: E402
 from restore_train.metrics import lsd  # noqa: E402
-
-RESTORE = str(ROOT / ".build" / "release" / "restore")
-
-
-def pick(lines, n, seed=0):
-    rng = np.random.default_rng(seed)
-    by_kind = collections.defaultdict(list)
-    for e in lines:
-        if e["split"] == "validation" and e["duration"] >= 2.0:
-            by_kind[e["kind"]].append(e)
-    out = []
-    kinds = sorted(by_kind)
-    for i in range(n):
-        pool = by_kind[kinds[i % len(kinds)]]
-        out.append(pool[int(rng.integers(len(pool)))])
-    return out
 
 
 def main():
@@ -47,17 +28,13 @@ def main():
     ap.add_argument("--clips", type=int, default=24)
     args = ap.parse_args()
     subprocess.run(["swift", "build", "-c", "release", "--product", "restore"], cwd=ROOT, check=True, capture_output=True)
-    lines = [json.loads(l) for l in (ROOT / "training/data/manifest.jsonl").read_text().splitlines()]
-    items = {(it["source"], it.get("take", it["file"])): it for it in prepare.items()}
-    chosen = pick(lines, args.clips)
+    loader = Loader()
+    chosen = pick(manifest(), args.clips)
     tmp = pathlib.Path(tempfile.mkdtemp())
     rows = []
     counts = collections.Counter()
     for k, e in enumerate(chosen):
-        it = items[(e["source"], e.get("take", e["file"]))]
-        x = prepare.load_audio(it)
-        s = int(e["offset"] * 22050)
-        x = x[s:s + int(e["duration"] * 22050)]
+        x = loader.audio(e)
         src = tmp / f"clip{k}.wav"
         sf.write(src, x, 22050, subtype="FLOAT")
         tok = json.loads(subprocess.run([RESTORE, "tokenize", str(src), "-o", str(tmp / f"tok{k}.wav"), "--encoding", "float",

@@ -96,17 +96,29 @@ public final class AudioStreamWriter: AudioSink {
 /// Temporary outputs in progress, so an interrupt handler can remove them before exiting.
 public final class TemporaryFiles: @unchecked Sendable {
     public static let shared = TemporaryFiles()
-    private var paths = Set<String>()
+    private var paths = Set<String>(), folders = Set<String>()
+    private var closed = false
     private let lock = NSLock()
 
-    func register(_ p: String) { lock.lock(); paths.insert(p); lock.unlock() }
-    func unregister(_ p: String) { lock.lock(); paths.remove(p); lock.unlock() }
+    /// After `removeAll()` (the process is exiting) anything registered is removed at once.
+    func register(_ p: String) {
+        lock.lock(); defer { lock.unlock() }
+        if closed { unlink(p) } else { paths.insert(p) }
+    }
+    public func registerFolder(_ p: String) {
+        lock.lock(); defer { lock.unlock() }
+        if closed { try? FileManager.default.removeItem(atPath: p) } else { folders.insert(p) }
+    }
+    public func unregister(_ p: String) { lock.lock(); paths.remove(p); folders.remove(p); lock.unlock() }
 
-    /// Removes every registered file (called on SIGINT/SIGTERM before exit).
+    /// Removes every registered file and folder (on SIGINT/SIGTERM, before exit).
     public func removeAll() {
         lock.lock(); defer { lock.unlock() }
+        closed = true
         for p in paths { unlink(p) }
+        for f in folders { try? FileManager.default.removeItem(atPath: f) }
         paths.removeAll()
+        folders.removeAll()
     }
 }
 

@@ -13,16 +13,18 @@ struct Restore: ParsableCommand {
           restore fill-gap --at 1.2s take.wav  # fill the dropout at 1.2 s
           restore generate --duration 5        # 5 s of new audio
           restore embed music.wav              # clip and per-timestamp embeddings
+          restore run dropout-repair in/ -o out/  # a preset over a folder
           restore info --json *.flac           # format, level, bandwidth, clipping
           restore vocode take.wav              # resynthesise through the vocoder
           restore tokenize take.wav            # round-trip through the engine's tokens
         """,
         version: RestoreVersion.string,
-        subcommands: [Bwe.self, FillGapCommand.self, GenerateCommand.self, EmbedCommand.self, Info.self, Vocode.self, Tokenize.self]
+        subcommands: [Bwe.self, FillGapCommand.self, GenerateCommand.self, EmbedCommand.self, Run.self, Presets.self, Info.self, Vocode.self, Tokenize.self]
     )
 
     /// One-line errors naming the file, exit code 1; never a stack trace for user input.
     static func main() {
+        Interrupts.install()
         do {
             var command = try parseAsRoot()
             try command.run()

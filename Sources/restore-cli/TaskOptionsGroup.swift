@@ -87,12 +87,14 @@ enum TaskCommand {
     }
 }
 
-/// Loads the engine once per command, on first use.
+/// Loads the engine once per command, on first use (by whichever job asks first).
 final class ModelCache: @unchecked Sendable {
     let directory: String?, vocoder: String?
     var model: EngineModel?
+    private let lock = NSLock()
     init(directory: String?, vocoder: String?) { self.directory = directory; self.vocoder = vocoder }
     func load() throws -> EngineModel {
+        lock.lock(); defer { lock.unlock() }
         if let model { return model }
         let m = try EngineModel.load(modelDirectory: directory, vocoder: vocoder)
         model = m

@@ -5,14 +5,19 @@ import Foundation
 public enum ModelLocator {
     public static func candidates(explicit: String?) -> [String] {
         if let explicit { return [explicit] }
+        return searchFolders(named: "Models", environment: "RESTORE_MODELS")
+    }
+
+    /// `$environment`, then ./name, then `name` in the checkout the binary was built in.
+    public static func searchFolders(named name: String, environment: String) -> [String] {
         var dirs: [String] = []
-        if let env = ProcessInfo.processInfo.environment["RESTORE_MODELS"], !env.isEmpty { dirs.append(env) }
-        dirs.append(FileManager.default.currentDirectoryPath + "/Models")
+        if let env = ProcessInfo.processInfo.environment[environment], !env.isEmpty { dirs.append(env) }
+        dirs.append(FileManager.default.currentDirectoryPath + "/" + name)
         let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var dir = exe.deletingLastPathComponent()
         for _ in 0..<4 {
             dir = dir.deletingLastPathComponent()
-            dirs.append(dir.appendingPathComponent("Models").path)
+            dirs.append(dir.appendingPathComponent(name).path)
         }
         var seen = Set<String>()
         return dirs.filter { seen.insert(URL(fileURLWithPath: $0).standardizedFileURL.path).inserted }
