@@ -52,6 +52,8 @@ demo: release pretrained
 	$(RESTORE) embed Examples/chords.flac -o out/ --overwrite
 	@echo "== restore generate --duration 5: unconditional generation =="
 	$(RESTORE) generate --duration 5 -o out/generated.wav --overwrite
+	@echo "== restore run: a preset over the Examples folder (reruns skip finished files) =="
+	$(RESTORE) run Presets/dropout-repair.yaml Examples/ -o out/batch/
 
 bench: deps
 	bench/frontend

@@ -47,7 +47,11 @@ public struct Preset: Sendable {
         }
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch let e as YamlError {
-            throw fail(nil, "not valid YAML (\(String(describing: e).split(separator: "\n").first ?? ""))")
+            // libyaml says "L:C: error: parser: …"; keep the line, drop the rest of the prefix.
+            let first = String(String(describing: e).split(separator: "\n").first ?? "")
+            let parts = first.split(separator: ":", maxSplits: 3).map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts.count == 4, let line = Int(parts[0]), parts[2] == "error" { throw fail(line, "not valid YAML (\(parts[3]))") }
+            throw fail(nil, "not valid YAML (\(first))")
         }
         guard let root, let top = root.mapping else { throw fail(root?.mark?.line, "a preset is a mapping with name, description and steps") }
         for (k, _) in top {

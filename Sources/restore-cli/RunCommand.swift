@@ -142,7 +142,9 @@ enum Interrupts {
             src.setEventHandler {
                 TemporaryFiles.shared.removeAll()
                 FileHandle.standardError.write(Data("\nrestore: interrupted; no partial output was left\n".utf8))
-                exit(130)
+                // _exit: exit() would run atexit handlers and flush stdio while workers hold
+                // their locks, and can hang; everything that matters is already on disk.
+                _exit(130)
             }
             src.resume()
             sources.append(src)

@@ -25,4 +25,6 @@ final class HelpGoldenTests: XCTestCase {
     func testFillGapHelp() throws { try check(["fill-gap", "--help"], "fill-gap.help.txt") }
     func testGenerateHelp() throws { try check(["generate", "--help"], "generate.help.txt") }
     func testEmbedHelp() throws { try check(["embed", "--help"], "embed.help.txt") }
+    func testRunHelp() throws { try check(["run", "--help"], "run.help.txt") }
+    func testPresetsHelp() throws { try check(["presets", "--help"], "presets.help.txt") }
 }
