@@ -52,6 +52,10 @@ demo: release pretrained
 	$(RESTORE) embed Examples/chords.flac -o out/ --overwrite
 	@echo "== restore generate --duration 5: unconditional generation =="
 	$(RESTORE) generate --duration 5 -o out/generated.wav --overwrite
+	@echo "== restore embed + restore probe: embeddings of every example, a probe on Examples/labels.csv =="
+	$(RESTORE) embed Examples/*.flac -o out/embeddings/ --overwrite --quiet
+	$(RESTORE) probe train --embeddings out/embeddings --labels Examples/labels.csv -o out/probe.safetensors --overwrite
+	$(RESTORE) probe predict out/probe.safetensors --embeddings out/embeddings --top 2
 	@echo "== restore run: a preset over the Examples folder (reruns skip finished files) =="
 	$(RESTORE) run Presets/dropout-repair.yaml Examples/ -o out/batch/
 

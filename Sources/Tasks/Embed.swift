@@ -10,13 +10,16 @@ public struct Embed: RestoreTask {
     public static let writesAudio = false
 
     public enum Pool: String, Codable, Sendable, CaseIterable { case mean, max, meanmax = "mean+max" }
+    /// What the features are: the engine's transformer, or the MFCC baseline (DESIGN §4).
+    public enum Features: String, Codable, Sendable, CaseIterable { case engine, mfcc }
 
     public struct Options: TaskOptions {
         /// Transformer blocks averaged (negative counts from the last); default the last two.
         public var layers: [Int] = [-2, -1]
         public var pool: Pool = .mean
+        public var features: Features = .engine
         public init() {}
-        public static let keys = ["layer", "pool"]
+        public static let keys = ["layer", "pool", "features"]
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: AnyKey.self)
@@ -24,12 +27,14 @@ public struct Embed: RestoreTask {
             else if let text = try? c.decodeIfPresent(String.self, forKey: AnyKey("layer")) { layers = try Self.parseLayers(text) }
             else { layers = try c.decodeIfPresent([Int].self, forKey: AnyKey("layer")) ?? [-2, -1] }
             pool = try c.decodeIfPresent(Pool.self, forKey: AnyKey("pool")) ?? .mean
+            features = try c.decodeIfPresent(Features.self, forKey: AnyKey("features")) ?? .engine
         }
 
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: AnyKey.self)
             try c.encode(layers, forKey: AnyKey("layer"))
             try c.encode(pool, forKey: AnyKey("pool"))
+            try c.encode(features, forKey: AnyKey("features"))
         }
 
         /// "-1", "3", "4,5", "all".
@@ -67,6 +72,8 @@ public struct Embed: RestoreTask {
         /// Centre time of each column, seconds.
         public var times: [Double]
         public var blocks: [Int]
+        /// The clip vector of every single block (pooled the same way), for layer studies.
+        public var perBlock: [Int: [Float]] = [:]
     }
 
     /// Embeddings of a mono signal at any rate.
@@ -77,6 +84,8 @@ public struct Embed: RestoreTask {
         let wf = model.windowFrames, cols = model.windowColumns, rows = model.rows, w = model.transformer.config.width
         let fpt = model.framesPerToken
         var columns: [[Float]] = [], times: [Double] = []
+        let depth = model.transformer.config.depth
+        var blockColumns = [[[Float]]](repeating: [], count: depth)
         let windows = max(1, (mel.frames + wf - 1) / wf)
         for k in 0..<windows {
             let start = k * wf, end = min(mel.frames, start + wf)
@@ -86,7 +95,7 @@ public struct Embed: RestoreTask {
             var seq = [Int32](repeating: 0, count: rows * cols)
             for c in 0..<cols { for r in 0..<rows { seq[c * rows + r] = grid[r, c] } }
             let out = model.transformer(tokens: [seq], masked: [[Bool](repeating: false, count: seq.count)], conditions: [nil],
-                                        features: Set(blocks))
+                                        features: Set(0..<depth))
             let used = (end - start + fpt - 1) / fpt
             for c in 0..<used {
                 var v = [Float](repeating: 0, count: w)
@@ -96,30 +105,58 @@ public struct Embed: RestoreTask {
                 }
                 let scale = 1 / Float(rows * blocks.count)
                 columns.append(v.map { $0 * scale })
+                for bl in 0..<depth {
+                    let h = out.hidden[bl]!.data
+                    var u = [Float](repeating: 0, count: w)
+                    for r in 0..<rows { let p = (c * rows + r) * w; for j in 0..<w { u[j] += h[p + j] / Float(rows) } }
+                    blockColumns[bl].append(u)
+                }
                 times.append((Double(start + c * fpt) + Double(fpt) / 2) * Double(model.hop) / model.sampleRate)
             }
             progress?(Double(k + 1) / Double(windows))
         }
-        var clip: [Float]
-        let n = Float(columns.count)
+        var e = Embedding(clip: pool(columns), columns: columns, times: times, blocks: blocks)
+        for bl in 0..<depth { e.perBlock[bl] = pool(blockColumns[bl]) }
+        return e
+    }
+
+    /// Clip vector from column vectors, by the chosen pooling.
+    func pool(_ columns: [[Float]]) -> [Float] {
+        let w = columns.first?.count ?? 0, n = Float(max(1, columns.count))
         let mean = (0..<w).map { j in columns.reduce(0) { $0 + $1[j] } / n }
         let maxv = (0..<w).map { j in columns.reduce(-Float.infinity) { Swift.max($0, $1[j]) } }
         switch options.pool {
-        case .mean: clip = mean
-        case .max: clip = maxv
-        case .meanmax: clip = mean + maxv
+        case .mean: return mean
+        case .max: return maxv
+        case .meanmax: return mean + maxv
         }
-        return Embedding(clip: clip, columns: columns, times: times, blocks: blocks)
+    }
+
+    /// The MFCC baseline: 20 MFCCs + deltas per frame; columns are 16-frame means, the clip
+    /// vector their mean and standard deviation over all frames (80 values).
+    public func mfcc(_ audio: AudioBuffer) throws -> Embedding {
+        let fe = MelFrontEnd()
+        let mono = try Resampler.resample(AudioBuffer(sampleRate: audio.sampleRate, mono: audio.mixedToMono()), to: fe.config.sampleRate).channels[0]
+        let (v, t) = MFCC.frames(mono, frontEnd: fe)
+        let w = 2 * MFCC.coefficients, fpt = 16
+        var columns: [[Float]] = [], times: [Double] = []
+        var start = 0
+        while start < t {
+            let end = min(t, start + fpt)
+            columns.append((0..<w).map { j in (start..<end).reduce(0) { $0 + v[$1 * w + j] } / Float(end - start) })
+            times.append((Double(start) + Double(fpt) / 2) * Double(fe.config.hop) / fe.config.sampleRate)
+            start = end
+        }
+        return Embedding(clip: MFCC.summary(mono, frontEnd: fe), columns: columns, times: times, blocks: [])
     }
 
     public func run(input: TaskInput, context: TaskContext) throws -> TaskResult {
         let output = try context.requireOutput(Self.name)
         let (buffer, _) = try AudioFile.read(input.path)
-        let model = try context.model()
-        let e = try embed(buffer, model: model, progress: context.progress)
+        let e = options.features == .mfcc ? try mfcc(buffer) : try embed(buffer, model: try context.model(), progress: context.progress)
         let written = try EmbeddingWriter.write(e, to: output, overwrite: context.writeOptions.overwrite,
                                                 metadata: ["input": input.path, "blocks": e.blocks.map(String.init).joined(separator: ","),
-                                                           "pool": options.pool.rawValue])
+                                                           "pool": options.pool.rawValue, "features": options.features.rawValue])
         return TaskResult(task: Self.name, input: input.path, outputs: written,
                           report: ["dimension": .of(e.clip.count), "columns": .of(e.columns.count),
                                    "blocks": .array(e.blocks.map { .of($0) }), "pool": .string(options.pool.rawValue)])
@@ -134,14 +171,14 @@ public enum EmbeddingWriter {
     public static func write(_ e: Embed.Embedding, to path: String, overwrite: Bool, metadata: [String: String]) throws -> [String] {
         let ext = (path as NSString).pathExtension.lowercased()
         var files: [(String, Data)] = []
-        let w = e.clip.count
+        let w = e.clip.count, cw = e.columns.first?.count ?? 0
         switch ext {
         case "npy":
             files.append((path, NumpyArray(shape: [w], values: e.clip).encoded()))
             var m: [Float] = []
             for (t, col) in zip(e.times, e.columns) { m.append(Float(t)); m += col }
             let side = (path as NSString).deletingPathExtension + ".columns.npy"
-            files.append((side, NumpyArray(shape: [e.columns.count, w + 1], values: m).encoded()))
+            files.append((side, NumpyArray(shape: [e.columns.count, cw + 1], values: m).encoded()))
         case "json":
             struct Doc: Encodable { var clip: [Float]; var times: [Double]; var columns: [[Float]]; var metadata: [String: String] }
             let enc = JSONEncoder()
@@ -150,9 +187,9 @@ public enum EmbeddingWriter {
         case "safetensors":
             let tensors: [String: Tensor] = [
                 "clip": Tensor(shape: [w], data: e.clip),
-                "columns": Tensor(shape: [e.columns.count, w], data: e.columns.flatMap { $0 }),
+                "columns": Tensor(shape: [e.columns.count, cw], data: e.columns.flatMap { $0 }),
                 "times": Tensor(shape: [e.times.count], data: e.times.map(Float.init)),
-            ]
+            ].merging(e.perBlock.map { ("clip.block\($0.key)", Tensor(shape: [$0.value.count], data: $0.value)) }) { a, _ in a }
             files.append((path, try SafeTensorsWriter.encode(tensors, metadata: metadata)))
         default:
             throw RestoreError.unsupportedOutputFormat(path: path, reason: "extension '.\(ext)'; embeddings are written as .npy, .json or .safetensors")

@@ -152,12 +152,15 @@ struct EmbedCommand: ParsableCommand {
           restore embed music.wav                       # music.embed.npy + music.embed.columns.npy
           restore embed --layer 3 --pool mean+max *.flac -o embeddings/
           restore embed take.wav -o take.json
+          restore embed --features mfcc *.wav -o mfcc/   # the MFCC baseline
         """
     )
 
     @Argument(help: "Audio files.") var inputs: [String]
     @Option(help: "Transformer blocks to average: an index (negative from the last), a list 4,5, or all.") var layer: String = "-2,-1"
     @Option(help: "Pooling over time: mean, max or mean+max.") var pool: Embed.Pool = .mean
+    @Option(help: "engine (the transformer's states) or mfcc (20 MFCCs + deltas, mean and std: the baseline).")
+    var features: Embed.Features = .engine
     @Option(help: "Output format when -o is a folder or absent: npy, json or safetensors.") var format: String = "npy"
     @OptionGroup var output: OutputOptions
     @OptionGroup var sampling: SamplingOptions
@@ -168,6 +171,7 @@ struct EmbedCommand: ParsableCommand {
         var o = Embed.Options()
         o.layers = try Embed.Options.parseLayers(layer)
         o.pool = pool
+        o.features = features
         guard EmbeddingWriter.extensions.contains(format) else { throw ValidationError("--format must be npy, json or safetensors") }
         let task = try Embed(options: o)
         try TaskCommand.run(task, inputs: inputs, suffix: "embed", extension: format, output: output, engine: engine, sampling: sampling, display: display)
@@ -175,6 +179,7 @@ struct EmbedCommand: ParsableCommand {
 }
 
 extension Embed.Pool: ExpressibleByArgument {}
+extension Embed.Features: ExpressibleByArgument {}
 
 extension FileManager {
     func isDirectory(_ path: String) -> Bool {

@@ -27,4 +27,5 @@ final class HelpGoldenTests: XCTestCase {
     func testEmbedHelp() throws { try check(["embed", "--help"], "embed.help.txt") }
     func testRunHelp() throws { try check(["run", "--help"], "run.help.txt") }
     func testPresetsHelp() throws { try check(["presets", "--help"], "presets.help.txt") }
+    func testProbeHelp() throws { try check(["probe", "--help"], "probe.help.txt") }
 }
