@@ -64,7 +64,7 @@ bench: deps
 
 # Regenerate committed fixtures and examples (developers only; needs librosa).
 fixtures: venv pretrained
-	$(PY) -m pip install -q librosa
+	$(PY) -m pip install -q librosa "$(TORCH)" sentence-transformers
 	$(PY) training/make_frontend_fixtures.py
 	scripts/fetch-pretrained --fixtures
 	$(PY) training/make_tokenizer_fixtures.py

@@ -1,8 +1,9 @@
 import Foundation
 import RestoreCore
 
-/// `generate`: every token is generated (DESIGN §3). Unconditional for now; longer than one
-/// model window, the windows overlap and each continues the previous one.
+/// `generate`: every token is generated (DESIGN §3), unconditionally or conditioned on a text
+/// prompt through the MiniLM sentence encoder with classifier-free guidance (DESIGN §2).
+/// Longer than one model window, the windows overlap and each continues the previous one.
 public struct Generate: RestoreTask {
     public static let name = "generate"
     public static let summary = "Generate new audio, unconditionally or from a text prompt."
@@ -27,9 +28,8 @@ public struct Generate: RestoreTask {
                 throw RestoreError.invalidArgument("generate: --duration must be between 0 and 600 s")
             }
             guard count >= 1, count <= 1000 else { throw RestoreError.invalidArgument("generate: --count must be between 1 and 1000") }
-            if prompt != nil {
-                throw RestoreError.invalidArgument(
-                    "generate: --prompt needs the MiniLM text encoder, which this build does not have yet; run without --prompt for unconditional generation")
+            if let prompt, prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                throw RestoreError.invalidArgument("generate: --prompt is empty; leave it out for unconditional generation")
             }
         }
     }
@@ -46,6 +46,13 @@ public struct Generate: RestoreTask {
 
     public func run(input: TaskInput, context: TaskContext) throws -> TaskResult {
         let model = try context.model()
+        var sampling = context.sampling
+        var encodeSeconds = 0.0
+        if let prompt = options.prompt {
+            let t0 = Date()
+            sampling.condition = try context.textEncoder().embed(prompt)
+            encodeSeconds = Date().timeIntervalSince(t0)
+        }
         let paths = Self.outputPaths(try context.requireOutput(Self.name), count: options.count)
         let rate = model.sampleRate
         let frames = Int((options.duration.seconds * rate).rounded())
@@ -53,7 +60,7 @@ public struct Generate: RestoreTask {
         let mask = WindowMask(known: [Bool](repeating: false, count: model.rows * model.windowColumns)) { _, _ in 1 }
         var reports: [JSONValue] = []
         for (i, path) in paths.enumerated() {
-            let seed = context.sampling.seed &+ UInt64(i)
+            let seed = sampling.seed &+ UInt64(i)
             let writer = try AudioStreamWriter(path: path, sampleRate: rate, channelCount: 1, options: context.writeOptions)
             let sink = LevelMeter(writer)
             var previous: TokenGrid? = nil
@@ -61,7 +68,7 @@ public struct Generate: RestoreTask {
             try WindowedRunner.run(source: silence, sink: sink, plan: plan, expectedFrames: frames, progress: { p in
                 context.progress?((Double(i) + p) / Double(paths.count))
             }) { w in
-                var settings = context.sampling
+                var settings = sampling
                 settings.seed = seed &+ UInt64(w.index) &* 1_000_003
                 let j0 = (w.windowStart - w.sliceStart) / model.hop
                 let r = WindowCompletion(model: model).run(slice: w.slice.channels[0], windowFrame: j0, mask: mask,
@@ -74,7 +81,9 @@ public struct Generate: RestoreTask {
             reports.append(.object(["path": .string(path), "seed": .of(Double(seed)), "duration": .of(options.duration.seconds),
                                     "rms_dbfs": .of(sink.rmsDecibels), "peak_dbfs": .of(sink.peakDecibels)]))
         }
-        return TaskResult(task: Self.name, input: "", outputs: paths, report: ["generated": .array(reports)])
+        var report: [String: JSONValue] = ["generated": .array(reports), "guidance": .of(Double(sampling.guidance))]
+        if let prompt = options.prompt { report["prompt"] = .string(prompt); report["text_encoding_seconds"] = .of(encodeSeconds) }
+        return TaskResult(task: Self.name, input: "", outputs: paths, report: report)
     }
 }
 

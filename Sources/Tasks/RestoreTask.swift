@@ -50,6 +50,9 @@ public final class TaskContext: @unchecked Sendable {
     public var notes: [String] = []
     let loadModel: () throws -> EngineModel
     private var cached: EngineModel?
+    private var cachedText: MiniLM?
+    /// The text encoder's weights (nil: Models/pretrained/minilm.safetensors).
+    public var textEncoderPath: String?
 
     public init(sampling: SamplingSettings = .init(), outputPath: String? = nil, writeOptions: AudioWriteOptions = .init(),
                 progress: ((Double) -> Void)? = nil, loadModel: @escaping () throws -> EngineModel) {
@@ -64,6 +67,14 @@ public final class TaskContext: @unchecked Sendable {
         if let cached { return cached }
         let m = try loadModel()
         cached = m
+        return m
+    }
+
+    /// The MiniLM sentence encoder, loaded on first use.
+    public func textEncoder() throws -> MiniLM {
+        if let cachedText { return cachedText }
+        let m = try MiniLM.load(explicit: textEncoderPath)
+        cachedText = m
         return m
     }
 

@@ -33,11 +33,28 @@ final class TaskCommandTests: XCTestCase {
         try expectError(["fill-gap", "--at", "5s", "--length", "0.1s", wav], "restore: error: \(wav): gap at 5.000 s starts after the end (1.000 s)")
         try expectError(["fill-gap", "--at", "0.5s", wav], "restore: error: \(wav): no dropout (digital silence) at 0.5s; give --length to fill a stretch that is not silent")
         try expectError(["generate", "--duration", "0"], "generate: --duration must be between 0 and 600 s")
-        try expectError(["generate", "--prompt", "rain on a tin roof"], "generate: --prompt needs the MiniLM text encoder")
+        try expectError(["generate", "--prompt", ""], "generate: --prompt is empty; leave it out for unconditional generation")
+        try expectError(["embed", "--text", "rain", wav], "--text embeds text; give no audio files with it")
+        try expectError(["embed"], "give audio files to embed, or --text TEXT")
         try expectError(["embed", "--layer", "x", wav], "embed: --layer 'x' is not a block number, a comma list or 'all'")
         try expectError(["embed", "--pool", "median", wav], "The value 'median' is invalid for '--pool <pool>'")
         try expectError(["bwe", "--model", folder, wav], "restore: error: \(folder)/tokenizer.safetensors: no such file")
         try expectError(["bwe", "--plot", folder + "/p.png", wav, wav], "--plot needs exactly one input")
+    }
+
+    func testPromptedGenerationAndTextEmbedding() throws {
+        let r = try CLI.run(["generate", "--prompt", "a dog barking", "--duration", "1", "--iterations", "2", "-o", folder + "/dog.wav", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("\"prompt\" : \"a dog barking\""), r.stdout)
+        let (dog, info) = try AudioFile.read(folder + "/dog.wav")
+        XCTAssertEqual(info.sampleRate, 22050)
+        XCTAssertEqual(dog.frameCount, 22050)
+        let t = try CLI.run(["embed", "--text", "a dog barking"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let obj = try JSONSerialization.jsonObject(with: Data(t.stdout.utf8)) as? [String: Any]
+        let v = try XCTUnwrap(obj?["embedding"] as? [Double])
+        XCTAssertEqual(v.count, 384)
+        XCTAssertEqual(v.map { $0 * $0 }.reduce(0, +), 1, accuracy: 1e-4)
     }
 
     func testFillGapWritesTheOutputAndAPlot() throws {

@@ -10,7 +10,7 @@ import struct
 import numpy as np
 
 _DTYPES = {np.dtype("float32"): "F32", np.dtype("float16"): "F16"}
-_NP = {"F32": np.float32, "F16": np.float16}
+_NP = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 
 
 def save_safetensors(path, tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = None) -> None:

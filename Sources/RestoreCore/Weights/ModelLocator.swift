@@ -28,6 +28,11 @@ public enum ModelLocator {
         try find("pretrained/hifigan-universal.safetensors", explicit: explicit, hint: "run scripts/fetch-pretrained or set RESTORE_MODELS")
     }
 
+    /// The MiniLM text encoder (pretrained, converted at set-up).
+    public static func textEncoder(explicit: String? = nil) throws -> String {
+        try find("pretrained/minilm.safetensors", explicit: explicit, hint: "run scripts/fetch-pretrained or set RESTORE_MODELS")
+    }
+
     /// The project's trained tokenizer (committed under Models/default).
     public static func tokenizer(explicit: String? = nil) throws -> String {
         try find("default/tokenizer.safetensors", explicit: explicit, hint: "pass --tokenizer or set RESTORE_MODELS")

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import RestoreCore
+import Tasks
+
+struct EmbedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Embeddings from the engine: one vector per clip and one per 186 ms column.",
+        discussion: """
+        The transformer sees every token (nothing masked, no condition); the chosen
+        blocks' hidden states are averaged over each column's rows (per-timestamp
+        embeddings) and pooled over time (the clip embedding). Written as .npy (the
+        clip vector, with <name>.columns.npy beside it: time in seconds, then the
+        vector, one row per column), .json or .safetensors, by the output's extension.
+
+        Examples:
+          restore embed music.wav                       # music.embed.npy + music.embed.columns.npy
+          restore embed --layer 3 --pool mean+max *.flac -o embeddings/
+          restore embed take.wav -o take.json
+          restore embed --features mfcc *.wav -o mfcc/   # the MFCC baseline
+          restore embed --text "rain on a tin roof"      # the MiniLM text embedding
+        """
+    )
+
+    @Argument(help: "Audio files.") var inputs: [String] = []
+    @Option(help: "Embed this text with MiniLM instead (384 values; JSON on stdout, or -o FILE.npy/.json).") var text: String?
+    @Option(help: "Transformer blocks to average: an index (negative from the last), a list 4,5, or all.") var layer: String = "-2,-1"
+    @Option(help: "Pooling over time: mean, max or mean+max.") var pool: Embed.Pool = .mean
+    @Option(help: "engine (the transformer's states) or mfcc (20 MFCCs + deltas, mean and std: the baseline).")
+    var features: Embed.Features = .engine
+    @Option(help: "Output format when -o is a folder or absent: npy, json or safetensors.") var format: String = "npy"
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var engine: EngineOptions
+    @OptionGroup var display: DisplayOptions
+
+    func run() throws {
+        if let text {
+            guard inputs.isEmpty else { throw ValidationError("--text embeds text; give no audio files with it") }
+            try embedText(text)
+            return
+        }
+        guard !inputs.isEmpty else { throw ValidationError("give audio files to embed, or --text TEXT") }
+        var o = Embed.Options()
+        o.layers = try Embed.Options.parseLayers(layer)
+        o.pool = pool
+        o.features = features
+        guard EmbeddingWriter.extensions.contains(format) else { throw ValidationError("--format must be npy, json or safetensors") }
+        let task = try Embed(options: o)
+        try TaskCommand.run(task, inputs: inputs, suffix: "embed", extension: format, output: output, engine: engine, sampling: sampling, display: display)
+    }
+}
+
+extension EmbedCommand {
+    /// `--text`: the MiniLM sentence embedding (the engine's condition space).
+    func embedText(_ text: String) throws {
+        engine.apply()
+        let m = try MiniLM.load()
+        let v = m.embed(text)
+        guard let path = output.output else {
+            print(try CLIOutput.json(["text": .string(text), "embedding": .array(v.map { .number(Double($0)) })] as [String: JSONValue]))
+            return
+        }
+        if FileManager.default.fileExists(atPath: path) && !output.overwrite { throw RestoreError.outputExists(path: path) }
+        let data: Data
+        switch (path as NSString).pathExtension.lowercased() {
+        case "npy": data = NumpyArray(shape: [v.count], values: v).encoded()
+        case "json": data = Data(try CLIOutput.json(["text": .string(text), "embedding": .array(v.map { .number(Double($0)) })] as [String: JSONValue]).utf8)
+        default: throw RestoreError.unsupportedOutputFormat(path: path, reason: "text embeddings are written as .npy or .json")
+        }
+        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) }
+        catch { throw RestoreError.writeFailed(path: path, reason: error.localizedDescription) }
+        print("\(path): \(v.count)-d MiniLM embedding of \(text.debugDescription)")
+    }
+}
+
+extension Embed.Pool: ExpressibleByArgument {}
+extension Embed.Features: ExpressibleByArgument {}
+
+extension FileManager {
+    func isDirectory(_ path: String) -> Bool {
+        var d: ObjCBool = false
+        return fileExists(atPath: path, isDirectory: &d) && d.boolValue
+    }
+}

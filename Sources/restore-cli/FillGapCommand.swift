@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import RestoreCore
+import Tasks
+
+struct FillGapCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fill-gap",
+        abstract: "Fill gaps and dropouts with audio generated from the surroundings.",
+        discussion: """
+        Each gap is masked in the engine's token grid (every row of the columns it
+        touches) and regenerated with up to 10 s of context around it; the result is
+        spliced in with short crossfades and its gain matched to the neighbouring
+        audio. Nothing outside the gaps and their crossfades changes. --at without
+        --length fills the dropout (digital silence) that starts there.
+
+        Examples:
+          restore fill-gap --at 1.2s take.wav                   # the dropout at 1.2 s
+          restore fill-gap --at 1.2s --length 0.4s --at 3s --length 0.1s take.wav
+          restore fill-gap --gaps 1.2-1.6,3.0-3.1 take.wav -o fixed.wav
+          restore fill-gap --detect tape.flac                   # every dropout ≥ 20 ms
+        """
+    )
+
+    @Argument(help: "Audio files.") var inputs: [String]
+    @Option(help: "Start of a gap (repeatable): 1.2s, 350ms, 1:02.5.") var at: [String] = []
+    @Option(help: "Length of the gaps given by --at (default: the dropout found there).") var length: String?
+    @Option(help: "Gaps as START-END pairs, comma-separated: 1.2-1.6,3.0-3.1.") var gaps: String?
+    @Flag(help: "Find dropouts (digital silence inside the signal) and fill them.") var detect = false
+    @Option(help: "Shortest dropout --detect fills.") var minDropout: String = "20ms"
+    @Option(help: "Crossfade at each edge of a gap.") var crossfade: String = "10ms"
+    @Flag(help: "Process stereo as mid and side instead of left and right.") var midSide = false
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var engine: EngineOptions
+    @OptionGroup var display: DisplayOptions
+
+    static func time(_ s: String, _ flag: String) throws -> TimeValue {
+        guard let t = TimeValue(parsing: s) else { throw ValidationError("\(flag) '\(s)' is not a time (e.g. 1.2s, 350ms, 1:02.5)") }
+        return t
+    }
+
+    func run() throws {
+        var o = FillGap.Options()
+        o.at = try at.map { try Self.time($0, "--at") }
+        o.length = try length.map { try Self.time($0, "--length") }
+        o.gaps = gaps
+        o.detect = detect
+        o.minDropout = try Self.time(minDropout, "--min-dropout")
+        o.crossfade = try Self.time(crossfade, "--crossfade")
+        o.channels = midSide ? .midSide : .perChannel
+        let task = try FillGap(options: o)
+        try TaskCommand.run(task, inputs: inputs, suffix: "filled", output: output, engine: engine, sampling: sampling, display: display)
+    }
+}
