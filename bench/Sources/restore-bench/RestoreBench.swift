@@ -7,7 +7,7 @@ struct RestoreBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore-bench",
         abstract: "Speed benchmarks of restore's engine parts (median of repetitions after warm-up).",
-        subcommands: [FrontEnd.self, VocoderBench.self, SamplerBench.self]
+        subcommands: [FrontEnd.self, VocoderBench.self, SamplerBench.self, TextEncoderBench.self]
     )
 }
 
