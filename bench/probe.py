@@ -68,7 +68,11 @@ def main():
                                            "print(l('Models/default/transformer.safetensors')[1]['config'])"],
                                           cwd=ROOT, check=True, capture_output=True, text=True).stdout)["depth"])
     features = [("mfcc", "mfcc", "clip")] + [(f"block{i}", "engine", f"clip.block{i}") for i in range(depth)] + [("last2 (default)", "engine", "clip")]
-    results = {}
+    steps = subprocess.run([sys.executable, "-c", "import sys;sys.path.insert(0,'training');"
+                            "from restore_train.safetensors_io import load_safetensors as l;"
+                            "print(l('Models/default/transformer.safetensors')[1].get('steps'))"],
+                           cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
+    results = {"transformer_steps": steps}
     for task, (kind, rows) in tasks(val).items():
         labels = tmp / f"{task}.csv"
         col = "labels" if kind == "multi-label" else "label"
@@ -85,16 +89,22 @@ def main():
             ev = json.loads(subprocess.run([RESTORE, "probe", "eval", str(probe), "--embeddings", str(tmp / folder), "--tensor", tensor,
                                             "--labels", str(labels), "--split", "test", "--json"], check=True, capture_output=True, text=True).stdout)
             results[task]["features"][label] = ev
+            if label.startswith("last2"):
+                # The default-feature probes are kept for bench/prompts.py (a few KB each).
+                (ROOT / "bench/results/probes").mkdir(parents=True, exist_ok=True)
+                (ROOT / f"bench/results/probes/{task}.safetensors").write_bytes(probe.read_bytes())
             print(f"{task:20s} {label:16s} ROC-AUC {ev['rocAUC']:.3f}  mAP {ev['meanAveragePrecision']:.3f}"
                   + (f"  acc {ev['accuracy']:.3f}" if ev.get("accuracy") is not None else ""), flush=True)
     (ROOT / "bench/results").mkdir(exist_ok=True)
     (ROOT / "bench/results/probe.json").write_text(json.dumps(results, indent=1))
     labels = [f[0] for f in features]
-    print("\n| features | " + " | ".join(f"{t} ROC-AUC / mAP" for t in results) + " |")
-    print("|---|" + "---|" * len(results))
+    names = [t for t in results if t != "transformer_steps"]
+    print(f"\ntransformer steps {steps}")
+    print("\n| features | " + " | ".join(f"{t} ROC-AUC / mAP" for t in names) + " |")
+    print("|---|" + "---|" * len(names))
     for lab in labels:
-        print(f"| {lab} | " + " | ".join(f"{results[t]['features'][lab]['rocAUC']:.3f} / {results[t]['features'][lab]['meanAveragePrecision']:.3f}" for t in results) + " |")
-    print("\n" + ", ".join(f"{t}: {r['clips']} clips ({r['train']} train / {r['test']} test)" for t, r in results.items()))
+        print(f"| {lab} | " + " | ".join(f"{results[t]['features'][lab]['rocAUC']:.3f} / {results[t]['features'][lab]['meanAveragePrecision']:.3f}" for t in names) + " |")
+    print("\n" + ", ".join(f"{t}: {results[t]['clips']} clips ({results[t]['train']} train / {results[t]['test']} test)" for t in names))
 
 
 if __name__ == "__main__":

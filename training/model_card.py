@@ -46,16 +46,33 @@ def main():
         lines += ["", "## Transformer (`transformer.safetensors`)", "",
                   f"- {cfg['depth']} blocks × width {cfg['width']}, {cfg['heads']} heads, FFN {cfg['ffn']}; grid {cfg['rows']}×{cfg['columns']}, column-major, condition token last",
                   f"- training: {tr.get('steps')} steps, {tr.get('training_minutes')} min on 2 CPU threads; batch 32, AdamW 4e-4,",
-                  "  truncated-Gaussian mask ratio (0.55, sd 0.25), label smoothing 0.1, CFG drop 10%, MiniLM caption condition",
-                  "- validation masked-token accuracy (unigram-frequency baseline in brackets): " + ", ".join(
+                  "  truncated-Gaussian mask ratio (0.55, sd 0.25), label smoothing 0.1, CFG drop 10%, MiniLM caption condition;",
+                  "  from step 1170 on: loss on positions inside real audio only (the runtime fixes padding columns as known",
+                  "  silence), and a quarter of the batches each with bandwidth-extension row masks and gap-filling column spans",
+                  "- validation masked-token accuracy on positions inside real audio (unigram-frequency baseline in brackets): " + ", ".join(
+                      f"ratio {r}: {100 * m.get(f'real_acc@{r}', 0):.1f}% ({100 * m.get(f'real_unigram_acc@{r}', 0):.1f}%)" for r in (0.1, 0.5, 0.9)),
+                  "- the same over all positions, padding silence included: " + ", ".join(
                       f"ratio {r}: {100 * m.get(f'acc@{r}', 0):.1f}% ({100 * m.get(f'unigram_acc@{r}', 0):.1f}%)" for r in (0.1, 0.5, 0.9)),
                   "- validation loss: " + ", ".join(f"ratio {r}: {m.get(f'loss@{r}', 0):.3f}" for r in (0.1, 0.5, 0.9))
                   + f" (unigram entropy {m.get('unigram_ce', 0):.3f})"]
-        evt = ROOT / "bench/results/transformer.json"
-        if evt.exists():
-            e = json.loads(evt.read_text())
-            lines += ["- training/eval_transformer.py, positions inside real audio only (no padding silence), accuracy (unigram baseline): "
-                      + ", ".join(f"ratio {r}: {100 * e.get(f'real_acc@{r}', 0):.1f}% ({100 * e.get(f'real_unigram_acc@{r}', 0):.1f}%)" for r in (0.1, 0.5, 0.9))]
+        rb = ROOT / "bench/results/restoration.json"
+        if rb.exists():
+            r = json.loads(rb.read_text())
+            b, g = r["bwe"], r["gap"]
+            lines += [f"- bench/restoration.py ({r['clips']} validation clips, transformer step {r.get('transformer_steps')}):",
+                      f"  BWE from a 4 kHz low-pass, LSD / LSD-HF: model {b['model']['all']:.3f} / {b['model']['hf']:.3f}, "
+                      f"spectral band replication {b['sbr']['all']:.3f} / {b['sbr']['hf']:.3f}, low-pass input {b['lowpass']['all']:.3f} / {b['lowpass']['hf']:.3f};",
+                      f"  0.5 s gaps, gap LSD / SNR: model {g['model']['lsd']:.3f} / {g['model']['snr']:.2f} dB, "
+                      f"Burg LPC {g['lpc']['lsd']:.3f} / {g['lpc']['snr']:.2f} dB, silence {g['silence']['lsd']:.3f} / {g['silence']['snr']:.2f} dB"]
+        pb = ROOT / "bench/results/probe.json"
+        if pb.exists():
+            p = json.loads(pb.read_text())
+            tasks = [t for t in p if t != "transformer_steps"]
+            def best(t):
+                f = {k: v for k, v in p[t]["features"].items() if k != "mfcc"}
+                k = max(f, key=lambda k: f[k]["rocAUC"])
+                return f"{t} {k} {f[k]['rocAUC']:.3f} vs MFCC {p[t]['features']['mfcc']['rocAUC']:.3f}"
+            lines += [f"- bench/probe.py (linear probes, test ROC-AUC, best block vs MFCC): " + "; ".join(best(t) for t in tasks)]
     lines += ["", "Replace these weights only when the metrics above improve: every copy stays in git history.", ""]
     (ROOT / "Models/default/README.md").write_text("\n".join(lines))
     print("\n".join(lines))

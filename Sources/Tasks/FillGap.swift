@@ -165,6 +165,14 @@ public struct FillGap: RestoreTask {
             weight[f] = d == Int.max ? 0 : max(0, 1 - Float(d) / 4)
         }
         let mask = WindowMask(known: known) { _, f in weight[f] }
+        // Only the audio around the gaps is used (splice, crossfades and the 100 ms beside each
+        // gap that sets the gain), so only that is vocoded.
+        let xf = Int((options.crossfade.seconds * rate).rounded())
+        let around = Int(0.1 * rate)
+        let toFrame = { (t: Int) in Double(t - a) * er / rate / hop }
+        let first = Int(toFrame(Int((gaps.first!.start * rate).rounded()) - xf - around).rounded(.down)) - 2
+        let last = Int(toFrame(Int((gaps.last!.end * rate).rounded()) + xf + around).rounded(.up)) + 2
+        let vocode = max(0, first)..<max(0, last)
         let mode = options.channels
         let parts = mode.split(buffer.channels.map { Array($0[a..<b]) })
         var generated: [[Float]] = []
@@ -172,12 +180,10 @@ public struct FillGap: RestoreTask {
             let x22 = try BandwidthExtension.toEngineRate(x, rate: rate, model: model)
             var settings = context.sampling
             settings.seed = settings.seed &+ UInt64(index) &* 1_000_003 &+ UInt64(ci)
-            let r = WindowCompletion(model: model).run(slice: x22, windowFrame: j0, mask: mask, settings: settings)
+            let r = WindowCompletion(model: model).run(slice: x22, windowFrame: j0, mask: mask, settings: settings, vocodeFrames: vocode)
             generated.append(try BandwidthExtension.fromEngineRate(r.audio, rate: rate, length: x.count, model: model))
         }
         let gen = mode.merge(generated)
-        let xf = Int((options.crossfade.seconds * rate).rounded())
-        let around = Int(0.1 * rate)
         var gains: [[Float]] = []
         for g in gaps {
             let ga = Int((g.start * rate).rounded()), gb = min(n, Int((g.end * rate).rounded()))

@@ -50,8 +50,11 @@ public struct WindowCompletion {
     /// `windowFrame` is the first mel frame of the model window inside the slice; frames past
     /// the slice's end are silence. `carried` fixes tokens (row-major; nil = free) that an
     /// earlier overlapping window already generated, so consecutive windows agree.
+    /// With `vocodeFrames`, only those mel frames of the slice are vocoded (with the vocoder's
+    /// own context around them, so the samples equal a whole-slice synthesis there); the rest
+    /// of the returned audio is silence. Gap filling needs only the audio around its gaps.
     public func run(slice: [Float], windowFrame j0: Int, mask: WindowMask, carried: [Int32?]? = nil,
-                    settings: SamplingSettings) -> Result {
+                    settings: SamplingSettings, vocodeFrames: Range<Int>? = nil) -> Result {
         let fe = model.frontEnd, wf = model.windowFrames, rows = model.rows, cols = model.windowColumns
         var mel = fe.normalizedMel(slice)
         let frames = mel.frames
@@ -86,7 +89,20 @@ public struct WindowCompletion {
                 mel.values[i] = w * max(-1, min(1, decoded.values[b * wf + f])) + (1 - w) * mel.values[i]
             }
         }
-        var audio = model.vocoder.synthesize(fe.logMel(fromNormalized: mel))
+        var audio: [Float]
+        if let range = vocodeFrames?.clamped(to: 0..<frames), !range.isEmpty {
+            let ctx = HiFiGAN.chunkContext
+            let lo = max(0, range.lowerBound - ctx), hi = min(frames, range.upperBound + ctx)
+            var part = [Float](repeating: 0, count: 80 * (hi - lo))
+            for b in 0..<80 { for f in lo..<hi { part[b * (hi - lo) + f - lo] = mel.values[b * frames + f] } }
+            let y = model.vocoder.synthesize(fe.logMel(fromNormalized: MelSpectrogram(melCount: 80, frames: hi - lo, values: part)))
+            let hop = model.hop
+            audio = [Float](repeating: 0, count: frames * hop)
+            let keep = (range.lowerBound - lo) * hop
+            for i in 0..<(range.count * hop) where keep + i < y.count { audio[range.lowerBound * hop + i] = y[keep + i] }
+        } else {
+            audio = model.vocoder.synthesize(fe.logMel(fromNormalized: mel))
+        }
         if audio.count < slice.count { audio += [Float](repeating: 0, count: slice.count - audio.count) }
         else { audio.removeLast(audio.count - slice.count) }
         return Result(audio: audio, grid: grid, generated: unknown)
