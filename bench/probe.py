@@ -7,12 +7,10 @@
 
 Features: `restore embed` clip vectors of every transformer block (and the default, the
 mean of the last two), and the MFCC baseline (`restore embed --features mfcc`). Each task
-splits its clips 70/30 by source file (train/test), --splits times with different seeds
-(the test sets are small: the mean over splits is reported, with the spread); the probe
-carves its early-stopping validation set from the train part. Everything runs through the
-Swift binary.
+splits its clips 70/30 by source file (train/test); the probe carves its early-stopping
+validation set from the train part. Everything runs through the Swift binary.
 
-    .venv/bin/python bench/probe.py [--splits 5]
+    .venv/bin/python bench/probe.py [--seed 0]
 Writes bench/results/probe.json and prints a table of test ROC-AUC / mAP.
 """
 import argparse
@@ -46,7 +44,7 @@ def tasks(val):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--splits", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     subprocess.run(["swift", "build", "-c", "release", "--product", "restore"], cwd=ROOT, check=True, capture_output=True)
@@ -76,36 +74,27 @@ def main():
                            cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
     results = {"transformer_steps": steps}
     for task, (kind, rows) in tasks(val).items():
+        labels = tmp / f"{task}.csv"
         col = "labels" if kind == "multi-label" else "label"
-        results[task] = {"kind": kind, "clips": len(rows), "splits": args.splits, "features": {}}
-        per = {label: [] for label, _, _ in features}
-        for seed in range(args.splits):
-            labels = tmp / f"{task}-{seed}.csv"
-            with open(labels, "w") as f:
-                f.write(f"file,{col},split\n")
-                for e, ls in rows:
-                    f.write(f"{names[e['id']]},{';'.join(ls)},{split_of(e, seed)}\n")
-            if seed == 0:
-                results[task]["train"] = sum(split_of(e, seed) == "train" for e, _ in rows)
-                results[task]["test"] = sum(split_of(e, seed) == "test" for e, _ in rows)
-            for label, folder, tensor in features:
-                probe = tmp / f"{task}-{label.split()[0]}-{seed}.safetensors"
-                subprocess.run([RESTORE, "probe", "train", "--embeddings", str(tmp / folder), "--tensor", tensor, "--labels", str(labels),
-                                "-o", str(probe), "--seed", str(seed), "--overwrite"], check=True, capture_output=True)
-                ev = json.loads(subprocess.run([RESTORE, "probe", "eval", str(probe), "--embeddings", str(tmp / folder), "--tensor", tensor,
-                                                "--labels", str(labels), "--split", "test", "--json"], check=True, capture_output=True, text=True).stdout)
-                per[label].append(ev)
-                if label.startswith("last2") and seed == 0:
-                    # The default-feature probes are kept for bench/prompts.py (a few KB each).
-                    (ROOT / "bench/results/probes").mkdir(parents=True, exist_ok=True)
-                    (ROOT / f"bench/results/probes/{task}.safetensors").write_bytes(probe.read_bytes())
-        for label, evs in per.items():
-            auc = [e["rocAUC"] for e in evs if e["rocAUC"] == e["rocAUC"]]
-            ap_ = [e["meanAveragePrecision"] for e in evs if e["meanAveragePrecision"] == e["meanAveragePrecision"]]
-            results[task]["features"][label] = {"rocAUC": float(np.mean(auc)), "rocAUC_std": float(np.std(auc)),
-                                                "meanAveragePrecision": float(np.mean(ap_)), "mAP_std": float(np.std(ap_)),
-                                                "per_split": evs}
-            print(f"{task:20s} {label:16s} ROC-AUC {np.mean(auc):.3f} ± {np.std(auc):.3f}  mAP {np.mean(ap_):.3f} ± {np.std(ap_):.3f}", flush=True)
+        with open(labels, "w") as f:
+            f.write(f"file,{col},split\n")
+            for e, ls in rows:
+                f.write(f"{names[e['id']]},{';'.join(ls)},{split_of(e, args.seed)}\n")
+        counts = {"train": sum(split_of(e, args.seed) == "train" for e, _ in rows), "test": sum(split_of(e, args.seed) == "test" for e, _ in rows)}
+        results[task] = {"kind": kind, "clips": len(rows), **counts, "features": {}}
+        for label, folder, tensor in features:
+            probe = tmp / f"{task}-{label.split()[0]}.safetensors"
+            subprocess.run([RESTORE, "probe", "train", "--embeddings", str(tmp / folder), "--tensor", tensor, "--labels", str(labels),
+                            "-o", str(probe), "--seed", str(args.seed), "--overwrite"], check=True, capture_output=True)
+            ev = json.loads(subprocess.run([RESTORE, "probe", "eval", str(probe), "--embeddings", str(tmp / folder), "--tensor", tensor,
+                                            "--labels", str(labels), "--split", "test", "--json"], check=True, capture_output=True, text=True).stdout)
+            results[task]["features"][label] = ev
+            if label.startswith("last2"):
+                # The default-feature probes are kept for bench/prompts.py (a few KB each).
+                (ROOT / "bench/results/probes").mkdir(parents=True, exist_ok=True)
+                (ROOT / f"bench/results/probes/{task}.safetensors").write_bytes(probe.read_bytes())
+            print(f"{task:20s} {label:16s} ROC-AUC {ev['rocAUC']:.3f}  mAP {ev['meanAveragePrecision']:.3f}"
+                  + (f"  acc {ev['accuracy']:.3f}" if ev.get("accuracy") is not None else ""), flush=True)
     (ROOT / "bench/results").mkdir(exist_ok=True)
     (ROOT / "bench/results/probe.json").write_text(json.dumps(results, indent=1))
     labels = [f[0] for f in features]
@@ -115,8 +104,7 @@ def main():
     print("|---|" + "---|" * len(names))
     for lab in labels:
         print(f"| {lab} | " + " | ".join(f"{results[t]['features'][lab]['rocAUC']:.3f} / {results[t]['features'][lab]['meanAveragePrecision']:.3f}" for t in names) + " |")
-    print("\n" + ", ".join(f"{t}: {results[t]['clips']} clips (split 0: {results[t]['train']} train / {results[t]['test']} test)" for t in names)
-          + f"; mean over {args.splits} splits by source file")
+    print("\n" + ", ".join(f"{t}: {results[t]['clips']} clips ({results[t]['train']} train / {results[t]['test']} test)" for t in names))
 
 
 if __name__ == "__main__":
