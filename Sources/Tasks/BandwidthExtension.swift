@@ -84,15 +84,15 @@ public struct BandwidthExtension: RestoreTask {
             if previous.count != parts.count { previous = [TokenGrid?](repeating: nil, count: parts.count) }
             var outs: [[Float]] = []
             for (ci, x) in parts.enumerated() {
-                let x22 = try Self.toEngineRate(x, rate: rate, model: model)
+                let x22 = try model.toEngineRate(x, from: rate)
                 let j0 = Int((Double(w.windowStart - w.sliceStart) * model.sampleRate / rate / Double(model.hop)).rounded())
                 var settings = base
                 settings.seed = base.seed &+ UInt64(w.index) &* 1_000_003 &+ UInt64(ci)
                 let r = completion.run(slice: x22, windowFrame: j0, mask: mask,
-                                       carried: previous[ci].map { Self.carry($0, hopColumns: hopColumns) }, settings: settings)
+                                       carried: previous[ci]?.carried(hopColumns: hopColumns), settings: settings)
                 previous[ci] = r.grid
                 generated += r.generated
-                var y = try Self.fromEngineRate(r.audio, rate: rate, length: x.count, model: model)
+                var y = try model.fromEngineRate(r.audio, to: rate, length: x.count)
                 if lfr { y = BandSplice.join(low: x, high: y, cutoff: cutoff, rate: rate) }
                 outs.append(y)
             }
@@ -146,25 +146,6 @@ public struct BandwidthExtension: RestoreTask {
             return Float(max(0, min(1, (Double(b) - (centre - 1.5)) / 3)))
         }
         return WindowMask(known: known) { b, _ in weights[b] }
-    }
-
-    /// The previous window's tokens that overlap this one (its columns from `hopColumns` on).
-    public static func carry(_ grid: TokenGrid, hopColumns: Int) -> [Int32?] {
-        var out = [Int32?](repeating: nil, count: grid.ids.count)
-        for r in 0..<grid.rows {
-            for c in 0..<(grid.columns - hopColumns) { out[r * grid.columns + c] = grid[r, c + hopColumns] }
-        }
-        return out
-    }
-
-    static func toEngineRate(_ x: [Float], rate: Double, model: EngineModel) throws -> [Float] {
-        rate == model.sampleRate ? x : try Resampler.resample(AudioBuffer(sampleRate: rate, mono: x), to: model.sampleRate).channels[0]
-    }
-
-    static func fromEngineRate(_ y: [Float], rate: Double, length: Int, model: EngineModel) throws -> [Float] {
-        var out = rate == model.sampleRate ? y : try Resampler.resample(AudioBuffer(sampleRate: model.sampleRate, mono: y), to: rate).channels[0]
-        if out.count < length { out += [Float](repeating: 0, count: length - out.count) } else { out.removeLast(out.count - length) }
-        return out
     }
 }
 

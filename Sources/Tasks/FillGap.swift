@@ -177,11 +177,11 @@ public struct FillGap: RestoreTask {
         let parts = mode.split(buffer.channels.map { Array($0[a..<b]) })
         var generated: [[Float]] = []
         for (ci, x) in parts.enumerated() {
-            let x22 = try BandwidthExtension.toEngineRate(x, rate: rate, model: model)
+            let x22 = try model.toEngineRate(x, from: rate)
             var settings = context.sampling
             settings.seed = settings.seed &+ UInt64(index) &* 1_000_003 &+ UInt64(ci)
             let r = WindowCompletion(model: model).run(slice: x22, windowFrame: j0, mask: mask, settings: settings, vocodeFrames: vocode)
-            generated.append(try BandwidthExtension.fromEngineRate(r.audio, rate: rate, length: x.count, model: model))
+            generated.append(try model.fromEngineRate(r.audio, to: rate, length: x.count))
         }
         let gen = mode.merge(generated)
         var gains: [[Float]] = []

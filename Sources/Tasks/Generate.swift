@@ -72,7 +72,7 @@ public struct Generate: RestoreTask {
                 settings.seed = seed &+ UInt64(w.index) &* 1_000_003
                 let j0 = (w.windowStart - w.sliceStart) / model.hop
                 let r = WindowCompletion(model: model).run(slice: w.slice.channels[0], windowFrame: j0, mask: mask,
-                                                           carried: previous.map { BandwidthExtension.carry($0, hopColumns: plan.hopColumns) },
+                                                           carried: previous?.carried(hopColumns: plan.hopColumns),
                                                            settings: settings)
                 previous = r.grid
                 return AudioBuffer(sampleRate: rate, mono: r.audio)

@@ -46,3 +46,29 @@ public struct EngineModel: Sendable {
     public var windowFrames: Int { windowColumns * framesPerToken }
     public var samplesPerColumn: Int { framesPerToken * hop }
 }
+
+extension EngineModel {
+    /// One channel at `rate` → the engine's 22 050 Hz.
+    public func toEngineRate(_ x: [Float], from rate: Double) throws -> [Float] {
+        rate == sampleRate ? x : try Resampler.resample(AudioBuffer(sampleRate: rate, mono: x), to: sampleRate).channels[0]
+    }
+
+    /// Engine-rate audio back to `rate`, cut or padded to exactly `length` samples.
+    public func fromEngineRate(_ y: [Float], to rate: Double, length: Int) throws -> [Float] {
+        var out = rate == sampleRate ? y : try Resampler.resample(AudioBuffer(sampleRate: sampleRate, mono: y), to: rate).channels[0]
+        if out.count < length { out += [Float](repeating: 0, count: length - out.count) } else { out.removeLast(out.count - length) }
+        return out
+    }
+}
+
+extension TokenGrid {
+    /// This window's tokens that the next window, `hopColumns` later, overlaps: fixed there
+    /// as known context (row-major; nil where the next window has nothing from this one).
+    public func carried(hopColumns: Int) -> [Int32?] {
+        var out = [Int32?](repeating: nil, count: ids.count)
+        for r in 0..<rows {
+            for c in 0..<(columns - hopColumns) { out[r * columns + c] = self[r, c + hopColumns] }
+        }
+        return out
+    }
+}

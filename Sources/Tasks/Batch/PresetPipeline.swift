@@ -29,7 +29,6 @@ public struct PresetPipeline: Sendable {
         let source = try AudioFileReader(path: input).info
         var current = input
         var done: [String] = []
-        let model = ModelOnce(loadModel)
         for (i, step) in preset.steps.enumerated() {
             if let when = step.when {
                 let (buffer, info) = try AudioFile.read(current)
@@ -40,7 +39,7 @@ public struct PresetPipeline: Sendable {
             }
             let next = (work as NSString).appendingPathComponent("step\(i + 1).wav")
             let context = TaskContext(sampling: preset.sampling, outputPath: next, writeOptions: AudioWriteOptions(encoding: .float32),
-                                      progress: { p in progress?((Double(i) + p) / Double(preset.steps.count)) }, loadModel: model.get)
+                                      progress: { p in progress?((Double(i) + p) / Double(preset.steps.count)) }, loadModel: loadModel)
             _ = try step.task.run(input: TaskInput(path: current), context: context)
             done.append(step.name)
             current = next
@@ -54,11 +53,4 @@ public struct PresetPipeline: Sendable {
         try writer.finish()
         return Outcome(steps: done)
     }
-}
-
-/// Loads the engine on first use, once, whichever job asks first.
-final class ModelOnce: @unchecked Sendable {
-    let load: @Sendable () throws -> EngineModel
-    init(_ load: @escaping @Sendable () throws -> EngineModel) { self.load = load }
-    func get() throws -> EngineModel { try load() }
 }
