@@ -68,11 +68,16 @@ def main():
         if pb.exists():
             p = json.loads(pb.read_text())
             tasks = [t for t in p if t != "transformer_steps"]
+            def auc(v):  # mean over splits (current format) or a single split (older results)
+                return v["rocAUC"]["mean"] if isinstance(v["rocAUC"], dict) else v["rocAUC"]
+
             def best(t):
                 f = {k: v for k, v in p[t]["features"].items() if k != "mfcc"}
-                k = max(f, key=lambda k: f[k]["rocAUC"])
-                return f"{t} {k} {f[k]['rocAUC']:.3f} vs MFCC {p[t]['features']['mfcc']['rocAUC']:.3f}"
-            lines += [f"- bench/probe.py (linear probes, test ROC-AUC, best block vs MFCC): " + "; ".join(best(t) for t in tasks)]
+                k = max(f, key=lambda k: auc(f[k]))
+                return f"{t} {k} {auc(f[k]):.3f} vs MFCC {auc(p[t]['features']['mfcc']):.3f}"
+            splits = next((p[t].get("splits") for t in tasks if p[t].get("splits")), 1)
+            lines += [f"- bench/probe.py (linear probes, test ROC-AUC, mean of {splits} splits by source file, best engine features vs MFCC): "
+                      + "; ".join(best(t) for t in tasks)]
     lines += ["", "Replace these weights only when the metrics above improve: every copy stays in git history.", ""]
     (ROOT / "Models/default/README.md").write_text("\n".join(lines))
     print("\n".join(lines))

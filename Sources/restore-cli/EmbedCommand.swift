@@ -9,14 +9,16 @@ struct EmbedCommand: ParsableCommand {
         abstract: "Embeddings from the engine: one vector per clip and one per 186 ms column.",
         discussion: """
         The transformer sees every token (nothing masked, no condition); the chosen
-        blocks' hidden states are averaged over each column's rows (per-timestamp
-        embeddings) and pooled over time (the clip embedding). Written as .npy (the
+        blocks' hidden states of each column's 5 rows (frequency bands), side by side,
+        are the per-timestamp embeddings (5 x 256 values; --rows average gives 256),
+        and their mean and standard deviation over time the clip embedding (2 x 1280
+        values; see --pool). Written as .npy (the
         clip vector, with <name>.columns.npy beside it: time in seconds, then the
         vector, one row per column), .json or .safetensors, by the output's extension.
 
         Examples:
           restore embed music.wav                       # music.embed.npy + music.embed.columns.npy
-          restore embed --layer 3 --pool mean+max *.flac -o embeddings/
+          restore embed --layer 3 --pool mean --rows average *.flac -o embeddings/
           restore embed take.wav -o take.json
           restore embed --features mfcc *.wav -o mfcc/   # the MFCC baseline
           restore embed --text "rain on a tin roof"      # the MiniLM text embedding
@@ -26,7 +28,8 @@ struct EmbedCommand: ParsableCommand {
     @Argument(help: "Audio files.") var inputs: [String] = []
     @Option(help: "Embed this text with MiniLM instead (384 values; JSON on stdout, or -o FILE.npy/.json).") var text: String?
     @Option(help: "Transformer blocks to average: an index (negative from the last), a list 4,5, or all.") var layer: String = "-2,-1"
-    @Option(help: "Pooling over time: mean, max or mean+max.") var pool: Embed.Pool = .mean
+    @Option(help: "Pooling over time: mean, max, mean+max or mean+std.") var pool: Embed.Pool = .meanstd
+    @Option(help: "A column's rows (frequency bands): separate (side by side) or average.") var rows: Embed.Rows = .separate
     @Option(help: "engine (the transformer's states) or mfcc (20 MFCCs + deltas, mean and std: the baseline).")
     var features: Embed.Features = .engine
     @Option(help: "Output format when -o is a folder or absent: npy, json or safetensors.") var format: String = "npy"
@@ -45,6 +48,7 @@ struct EmbedCommand: ParsableCommand {
         var o = Embed.Options()
         o.layers = try Embed.Options.parseLayers(layer)
         o.pool = pool
+        o.rows = rows
         o.features = features
         guard EmbeddingWriter.extensions.contains(format) else { throw ValidationError("--format must be npy, json or safetensors") }
         let task = try Embed(options: o)
@@ -76,6 +80,7 @@ extension EmbedCommand {
 }
 
 extension Embed.Pool: ExpressibleByArgument {}
+extension Embed.Rows: ExpressibleByArgument {}
 extension Embed.Features: ExpressibleByArgument {}
 
 extension FileManager {

@@ -138,15 +138,34 @@ final class RestorationTaskTests: XCTestCase {
         let r = try Embed(options: .init()).run(input: TaskInput(path: path), context: try context(dir + "/m.npy"))
         XCTAssertEqual(r.outputs, [dir + "/m.npy", dir + "/m.columns.npy"])
         let clip = try NumpyArray.read(dir + "/m.npy"), cols = try NumpyArray.read(dir + "/m.columns.npy")
-        let width = Self.model!.transformer.config.width
-        XCTAssertEqual(clip.shape, [width])
+        let width = Self.model!.transformer.config.width, rows = Self.model!.rows
+        // Default: rows side by side per column; the clip is their mean and standard deviation.
+        let cw = rows * width
+        XCTAssertEqual(clip.shape, [2 * cw])
         // 3 s = 259 frames → 17 columns of 16 frames; first value of each row is its time.
-        XCTAssertEqual(cols.shape, [17, width + 1])
+        XCTAssertEqual(cols.shape, [17, cw + 1])
         XCTAssertEqual(Double(cols.values[0]), 8 * 256 / 22050, accuracy: 1e-4)
-        // The clip vector is the mean of the column vectors.
-        for j in [0, width / 2, width - 1] {
-            let mean = (0..<17).map { cols.values[$0 * (width + 1) + 1 + j] }.reduce(0, +) / 17
+        func column(_ c: Int, _ j: Int) -> Float { cols.values[c * (cw + 1) + 1 + j] }
+        for j in [0, width / 2, cw - 1] {
+            let values = (0..<17).map { column($0, j) }
+            let mean = values.reduce(0, +) / 17
+            let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 17).squareRoot()
             XCTAssertEqual(clip.values[j], mean, accuracy: 1e-4)
+            XCTAssertEqual(clip.values[cw + j], std, accuracy: 1e-4)
+        }
+        // --rows average --pool mean: each column is the mean of its rows, the clip the mean of the columns.
+        var averaged = Embed.Options()
+        averaged.rows = .average
+        averaged.pool = .mean
+        _ = try Embed(options: averaged).run(input: TaskInput(path: path), context: try context(dir + "/a.npy"))
+        let aclip = try NumpyArray.read(dir + "/a.npy"), acols = try NumpyArray.read(dir + "/a.columns.npy")
+        XCTAssertEqual(aclip.shape, [width])
+        XCTAssertEqual(acols.shape, [17, width + 1])
+        for j in [0, width / 2, width - 1] {
+            let rowMean = (0..<rows).map { column(5, $0 * width + j) }.reduce(0, +) / Float(rows)
+            XCTAssertEqual(acols.values[5 * (width + 1) + 1 + j], rowMean, accuracy: 1e-4)
+            let mean = (0..<17).map { acols.values[$0 * (width + 1) + 1 + j] }.reduce(0, +) / 17
+            XCTAssertEqual(aclip.values[j], mean, accuracy: 1e-4)
         }
         var bad = Embed.Options()
         bad.layers = [99]
