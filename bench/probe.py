@@ -142,7 +142,14 @@ def main():
     for t in names:
         feats = results[t]["features"]
         best = max((lab for lab in labels if lab != "mfcc"), key=lambda lab: feats[lab]["rocAUC"]["mean"])
-        print(f"{t}: best engine features {best} {feats[best]['rocAUC']['mean']:.3f} vs MFCC {feats['mfcc']['rocAUC']['mean']:.3f}")
+        # Paired by split: the same train/test files for both features.
+        for lab in dict.fromkeys([best, "last2 (default)"]):
+            d = np.array(feats[lab]["rocAUC"]["per_split"]) - np.array(feats["mfcc"]["rocAUC"]["per_split"])
+            d = d[~np.isnan(d)]
+            feats[lab]["vs_mfcc"] = {"mean_difference": float(d.mean()), "splits_won": int((d > 0).sum()), "splits": int(d.size)}
+            print(f"{t}: {'best ' if lab == best else ''}{lab} {feats[lab]['rocAUC']['mean']:.3f} vs MFCC {feats['mfcc']['rocAUC']['mean']:.3f}: "
+                  f"{d.mean():+.3f} on average, better on {(d > 0).sum()} of {d.size} splits")
+    (ROOT / "bench/results/probe.json").write_text(json.dumps(results, indent=1))
 
 if __name__ == "__main__":
     main()

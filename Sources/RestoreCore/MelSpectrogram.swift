@@ -54,7 +54,17 @@ public final class MelFrontEnd: @unchecked Sendable {
     }
 
     /// Magnitude mel M (no log). The signal must already be at `config.sampleRate`.
-    public func magnitudeMel(_ signal: [Float]) -> MelSpectrogram {
+    public func magnitudeMel(_ signal: [Float]) -> MelSpectrogram { magnitudeMel(signal, stft: stft) }
+
+    /// Normalised mel of a stretch of the already padded signal (no padding added here):
+    /// how `StreamingMel` computes its frames.
+    public func normalizedMel(prepadded segment: [Float]) -> MelSpectrogram {
+        var m = magnitudeMel(segment, stft: STFT(nFFT: config.nFFT, hop: config.hop, padding: 0))
+        m.values = m.values.map { normalize(magnitude: $0) }
+        return m
+    }
+
+    func magnitudeMel(_ signal: [Float], stft: STFT) -> MelSpectrogram {
         let mag = stft.magnitude(signal, epsilon: config.magnitudeEpsilon)   // [frame][bin]
         let frames = mag.count / stft.bins
         var out = [Float](repeating: 0, count: config.melCount * frames)

@@ -47,8 +47,10 @@ public struct STFT: Sendable {
 
     /// Complex spectrogram, frame-major: `[frame][bin]` as interleaved (re, im) pairs.
     public func forward(_ signal: [Float]) -> ComplexSpectrogram {
-        let padded = STFT.reflectPad(signal, padding)
         let frames = frameCount(samples: signal.count)
+        // Too short for one frame (an empty signal cannot even be reflected).
+        guard frames > 0 else { return ComplexSpectrogram(frames: 0, bins: bins, data: []) }
+        let padded = STFT.reflectPad(signal, padding)
         let fft = RealFFT.plan(size: nFFT)
         let ws = fft.makeWorkspace()
         var data = [Float](repeating: 0, count: frames * bins * 2)

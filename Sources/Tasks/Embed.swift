@@ -86,37 +86,70 @@ public struct Embed: RestoreTask {
         public var perBlock: [Int: [Float]] = [:]
     }
 
-    /// Embeddings of a mono signal at any rate.
+    /// Embeddings of a buffer (mixed to mono, any rate).
     public func embed(_ audio: AudioBuffer, model: EngineModel, progress: ((Double) -> Void)? = nil) throws -> Embedding {
-        let mono = try Resampler.resample(AudioBuffer(sampleRate: audio.sampleRate, mono: audio.mixedToMono()), to: model.sampleRate).channels[0]
-        let mel = model.frontEnd.normalizedMel(mono)
+        try embed(MemoryAudioSource(audio), model: model, expectedFrames: audio.frameCount, progress: progress)
+    }
+
+    /// Embeddings of a stream (mixed to mono, any rate), read block by block: memory holds
+    /// one model window of mel and the column vectors, whatever the length.
+    public func embed(_ source: AudioSource, model: EngineModel, expectedFrames: Int? = nil,
+                      progress: ((Double) -> Void)? = nil) throws -> Embedding {
         let blocks = try self.blocks(depth: model.transformer.config.depth)
-        let wf = model.windowFrames, cols = model.windowColumns, rows = model.rows, w = model.transformer.config.width
-        let fpt = model.framesPerToken
-        var columns: [[Float]] = [], times: [Double] = []
-        let depth = model.transformer.config.depth
-        var blockColumns = [[[Float]]](repeating: [], count: depth)
-        let windows = max(1, (mel.frames + wf - 1) / wf)
-        for k in 0..<windows {
-            let start = k * wf, end = min(mel.frames, start + wf)
-            var part = [Float](repeating: -1, count: 80 * wf)
-            for b in 0..<80 { for f in start..<end { part[b * wf + f - start] = mel.values[b * mel.frames + f] } }
-            let grid = model.tokenizer.encode(MelSpectrogram(melCount: 80, frames: wf, values: part))
-            var seq = [Int32](repeating: 0, count: rows * cols)
-            for c in 0..<cols { for r in 0..<rows { seq[c * rows + r] = grid[r, c] } }
-            let out = model.transformer(tokens: [seq], masked: [[Bool](repeating: false, count: seq.count)], conditions: [nil],
-                                        features: Set(0..<depth))
-            let used = (end - start + fpt - 1) / fpt
-            for c in 0..<used {
-                columns.append(columnVector(out.hidden, blocks: blocks, column: c, rows: rows, width: w))
-                for bl in 0..<depth { blockColumns[bl].append(columnVector(out.hidden, blocks: [bl], column: c, rows: rows, width: w)) }
-                times.append((Double(start + c * fpt) + Double(fpt) / 2) * Double(model.hop) / model.sampleRate)
-            }
-            progress?(Double(k + 1) / Double(windows))
+        let depth = model.transformer.config.depth, melCount = model.frontEnd.config.melCount
+        let wf = model.windowFrames
+        let resampler = try StreamingResampler(from: source.sampleRate, to: model.sampleRate, channelCount: 1)
+        let streamingMel = StreamingMel(frontEnd: model.frontEnd)
+        var e = Embedding(clip: [], columns: [], times: [], blocks: blocks)
+        var chosen = PoolAccumulator(), perBlock = [PoolAccumulator](repeating: PoolAccumulator(), count: depth)
+        // Mel not yet embedded, one array per band; a window is taken as soon as it is full.
+        var pending = [[Float]](repeating: [], count: melCount), firstFrame = 0, read = 0
+        func take(_ mel: MelSpectrogram) {
+            for b in 0..<melCount { pending[b] += mel.values[(b * mel.frames)..<((b + 1) * mel.frames)] }
         }
-        var e = Embedding(clip: pool(columns), columns: columns, times: times, blocks: blocks)
-        for bl in 0..<depth { e.perBlock[bl] = pool(blockColumns[bl]) }
+        func embedWindow(frames: Int) {
+            windowColumns(pending, frames: frames, firstFrame: firstFrame, model: model, blocks: blocks,
+                          into: &e, chosen: &chosen, perBlock: &perBlock)
+            for b in 0..<melCount { pending[b].removeFirst(frames) }
+            firstFrame += frames
+        }
+        while let block = try source.read(maxFrames: 65536) {
+            read += block.frameCount
+            take(streamingMel.feed(try resampler.process(AudioBuffer(sampleRate: source.sampleRate, mono: block.mixedToMono())).channels[0]))
+            while pending[0].count >= wf { embedWindow(frames: wf) }
+            if let expectedFrames, expectedFrames > 0 { progress?(min(1, Double(read) / Double(expectedFrames))) }
+        }
+        take(streamingMel.feed(try resampler.finish().channels[0]))
+        take(streamingMel.finish())
+        while pending[0].count >= wf { embedWindow(frames: wf) }
+        if !pending[0].isEmpty { embedWindow(frames: pending[0].count) }
+        progress?(1)
+        let width = options.rows == .separate ? model.rows * model.transformer.config.width : model.transformer.config.width
+        e.clip = chosen.result(options.pool, width: width)
+        for bl in 0..<depth { e.perBlock[bl] = perBlock[bl].result(options.pool, width: width) }
         return e
+    }
+
+    /// One model window of mel (`frames` ≤ the window's frames; the rest is silence): its
+    /// column vectors appended to `e`, and added to the pooling accumulators.
+    func windowColumns(_ mel: [[Float]], frames: Int, firstFrame: Int, model: EngineModel, blocks: [Int],
+                       into e: inout Embedding, chosen: inout PoolAccumulator, perBlock: inout [PoolAccumulator]) {
+        let wf = model.windowFrames, cols = model.windowColumns, rows = model.rows, w = model.transformer.config.width
+        let fpt = model.framesPerToken, depth = model.transformer.config.depth
+        var part = [Float](repeating: -1, count: mel.count * wf)
+        for b in 0..<mel.count { for f in 0..<frames { part[b * wf + f] = mel[b][f] } }
+        let grid = model.tokenizer.encode(MelSpectrogram(melCount: mel.count, frames: wf, values: part))
+        var seq = [Int32](repeating: 0, count: rows * cols)
+        for c in 0..<cols { for r in 0..<rows { seq[c * rows + r] = grid[r, c] } }
+        let out = model.transformer(tokens: [seq], masked: [[Bool](repeating: false, count: seq.count)], conditions: [nil],
+                                    features: Set(0..<depth))
+        for c in 0..<((frames + fpt - 1) / fpt) {
+            let v = columnVector(out.hidden, blocks: blocks, column: c, rows: rows, width: w)
+            chosen.add(v)
+            e.columns.append(v)
+            for bl in 0..<depth { perBlock[bl].add(columnVector(out.hidden, blocks: [bl], column: c, rows: rows, width: w)) }
+            e.times.append((Double(firstFrame + c * fpt) + Double(fpt) / 2) * Double(model.hop) / model.sampleRate)
+        }
     }
 
     /// One column's vector: the chosen blocks' states averaged, then its rows side by side
@@ -130,21 +163,6 @@ public struct Embed: RestoreTask {
         }
         guard options.rows == .average else { return v }
         return (0..<w).map { j in (0..<rows).reduce(0) { $0 + v[$1 * w + j] } / Float(rows) }
-    }
-
-    /// Clip vector from column vectors, by the chosen pooling.
-    func pool(_ columns: [[Float]]) -> [Float] {
-        let w = columns.first?.count ?? 0, n = Float(max(1, columns.count))
-        let mean = (0..<w).map { j in columns.reduce(0) { $0 + $1[j] } / n }
-        let maxv = (0..<w).map { j in columns.reduce(-Float.infinity) { Swift.max($0, $1[j]) } }
-        switch options.pool {
-        case .mean: return mean
-        case .max: return maxv
-        case .meanmax: return mean + maxv
-        case .meanstd:
-            let std = (0..<w).map { j in (columns.reduce(0) { $0 + ($1[j] - mean[j]) * ($1[j] - mean[j]) } / n).squareRoot() }
-            return mean + std
-        }
     }
 
     /// The MFCC baseline: 20 MFCCs + deltas per frame; columns are 16-frame means, the clip
@@ -167,14 +185,56 @@ public struct Embed: RestoreTask {
 
     public func run(input: TaskInput, context: TaskContext) throws -> TaskResult {
         let output = try context.requireOutput(Self.name)
-        let (buffer, _) = try AudioFile.read(input.path)
-        let e = options.features == .mfcc ? try mfcc(buffer) : try embed(buffer, model: try context.model(), progress: context.progress)
+        let e: Embedding
+        if options.features == .mfcc {
+            e = try mfcc(try AudioFile.read(input.path).0)
+        } else {
+            let reader = try AudioFileReader(path: input.path)
+            e = try embed(reader, model: try context.model(), expectedFrames: reader.info.declaredFrames, progress: context.progress)
+        }
         let written = try EmbeddingWriter.write(e, to: output, overwrite: context.writeOptions.overwrite,
                                                 metadata: ["input": input.path, "blocks": e.blocks.map(String.init).joined(separator: ","),
                                                            "pool": options.pool.rawValue, "rows": options.rows.rawValue, "features": options.features.rawValue])
         return TaskResult(task: Self.name, input: input.path, outputs: written,
                           report: ["dimension": .of(e.clip.count), "columns": .of(e.columns.count),
                                    "blocks": .array(e.blocks.map { .of($0) }), "pool": .string(options.pool.rawValue), "rows": .string(options.rows.rawValue)])
+    }
+}
+
+/// Running mean, standard deviation and maximum of column vectors (Double sums, so the
+/// standard deviation of long files keeps its precision).
+struct PoolAccumulator {
+    var count = 0
+    var sum: [Double] = [], squares: [Double] = [], maximum: [Float] = []
+
+    mutating func add(_ v: [Float]) {
+        if count == 0 {
+            sum = [Double](repeating: 0, count: v.count); squares = sum
+            maximum = [Float](repeating: -.infinity, count: v.count)
+        }
+        count += 1
+        for j in 0..<v.count {
+            let x = Double(v[j])
+            sum[j] += x
+            squares[j] += x * x
+            maximum[j] = Swift.max(maximum[j], v[j])
+        }
+    }
+
+    /// The clip vector; zeros of the pooled width when there were no columns.
+    func result(_ pool: Embed.Pool, width: Int) -> [Float] {
+        let n = Double(count)
+        let zeros = [Float](repeating: 0, count: width)
+        let mean = count == 0 ? zeros : sum.map { Float($0 / n) }
+        let maxv = count == 0 ? zeros : maximum
+        switch pool {
+        case .mean: return mean
+        case .max: return maxv
+        case .meanmax: return mean + maxv
+        case .meanstd:
+            let std = count == 0 ? zeros : (0..<sum.count).map { j in Float(Swift.max(0, squares[j] / n - (sum[j] / n) * (sum[j] / n)).squareRoot()) }
+            return mean + std
+        }
     }
 }
 

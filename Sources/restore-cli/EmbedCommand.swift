@@ -8,13 +8,13 @@ struct EmbedCommand: ParsableCommand {
         commandName: "embed",
         abstract: "Embeddings from the engine: one vector per clip and one per 186 ms column.",
         discussion: """
-        The transformer sees every token (nothing masked, no condition); the chosen
-        blocks' hidden states of each column's 5 rows (frequency bands), side by side,
-        are the per-timestamp embeddings (5 x 256 values; --rows average gives 256),
-        and their mean and standard deviation over time the clip embedding (2 x 1280
-        values; see --pool). Written as .npy (the
-        clip vector, with <name>.columns.npy beside it: time in seconds, then the
-        vector, one row per column), .json or .safetensors, by the output's extension.
+        The transformer sees every token (nothing masked, no condition). A column's
+        embedding holds the chosen blocks' hidden states of its 5 rows (frequency
+        bands) side by side (5 x 256 values; --rows average gives 256); the clip
+        embedding is their mean and standard deviation over time (2 x 1280 values;
+        see --pool). Written as .npy (the clip vector, with <name>.columns.npy
+        beside it: time in seconds, then the vector, one row per column), .json or
+        .safetensors, by the output's extension.
 
         Examples:
           restore embed music.wav                       # music.embed.npy + music.embed.columns.npy

@@ -167,6 +167,25 @@ final class RestorationTaskTests: XCTestCase {
             let mean = (0..<17).map { acols.values[$0 * (width + 1) + 1 + j] }.reduce(0, +) / 17
             XCTAssertEqual(aclip.values[j], mean, accuracy: 1e-4)
         }
+        // Streamed over several model windows: one column per 16 frames, evenly timed, and the
+        // same columns as embedding the buffer in memory.
+        let long = music(rate: 44100, seconds: 21, channels: 2)
+        let longPath = try write(long, "long.wav")
+        _ = try Embed(options: .init()).run(input: TaskInput(path: longPath), context: try context(dir + "/long.npy"))
+        let lcols = try NumpyArray.read(dir + "/long.columns.npy")
+        let frames22k = Resampler.outputLength(frames: long.frameCount, from: 44100, to: 22050) / 256
+        XCTAssertEqual(lcols.shape, [(frames22k + 15) / 16, cw + 1])
+        for c in [1, 52, 53, 54, lcols.shape[0] - 1] {
+            XCTAssertEqual(Double(lcols.values[c * (cw + 1)]), (Double(c * 16) + 8) * 256 / 22050, accuracy: 1e-4)
+        }
+        let inMemory = try Embed(options: .init()).embed(try AudioFile.read(longPath).0, model: Self.model!)
+        XCTAssertEqual(inMemory.columns.count, lcols.shape[0])
+        XCTAssertLessThan(Approximate.relativeL2(inMemory.columns[60], Array(lcols.values[(60 * (cw + 1) + 1)..<(61 * (cw + 1))])), 1e-5)
+        // No audio: no columns, a zero clip vector of the usual width.
+        let empty = try Embed(options: .init()).embed(AudioBuffer(sampleRate: 48000, channels: [[], []]), model: Self.model!)
+        XCTAssertEqual(empty.columns.count, 0)
+        XCTAssertEqual(empty.clip, [Float](repeating: 0, count: 2 * cw))
+
         var bad = Embed.Options()
         bad.layers = [99]
         XCTAssertThrowsError(try Embed(options: bad).run(input: TaskInput(path: path), context: try context(dir + "/x.npy"))) { e in

@@ -1,0 +1,94 @@
+import CSampleRate
+
+/// Sample-rate conversion block by block (libsamplerate's streaming `src_process`), for
+/// inputs too long to hold. Fed the same samples, it gives the one-shot `Resampler`'s
+/// output: `finish()` trims or pads the total to round(frames · to / from), as it does.
+public final class StreamingResampler {
+    public let from: Double
+    public let to: Double
+    public let channelCount: Int
+    let ratio: Double
+    let state: OpaquePointer?
+    var consumed = 0
+    var produced = 0
+    var finished = false
+
+    public init(from: Double, to: Double, channelCount: Int, quality: Resampler.Quality = .best) throws {
+        guard to > 0, to.isFinite, from > 0, from.isFinite else { throw RestoreError.invalidArgument("invalid sample rates \(from) → \(to) Hz") }
+        ratio = to / from
+        guard ratio >= 1.0 / 256, ratio <= 256 else {
+            throw RestoreError.invalidArgument("cannot resample \(from) Hz to \(to) Hz: ratio outside 1/256…256")
+        }
+        self.from = from
+        self.to = to
+        self.channelCount = channelCount
+        if from == to {
+            state = nil
+        } else {
+            var error: Int32 = 0
+            guard let s = src_new(quality.converter, Int32(channelCount), &error) else {
+                throw RestoreError.invalidArgument("libsamplerate: \(String(cString: src_strerror(error)))")
+            }
+            state = s
+        }
+    }
+
+    deinit { if let state { src_delete(state) } }
+
+    /// The output for the next block of input (possibly empty: the converter keeps a history).
+    public func process(_ block: AudioBuffer) throws -> AudioBuffer {
+        precondition(!finished && block.channelCount == channelCount)
+        consumed += block.frameCount
+        return try convert(block.interleaved(), frames: block.frameCount, last: false)
+    }
+
+    /// The rest of the output, after the last block.
+    public func finish() throws -> AudioBuffer {
+        precondition(!finished)
+        var tail = try convert([], frames: 0, last: true)
+        finished = true
+        let target = Resampler.outputLength(frames: consumed, from: from, to: to)
+        let have = produced
+        if have > target {
+            let drop = min(have - target, tail.frameCount)
+            tail = AudioBuffer(sampleRate: to, channels: tail.channels.map { Array($0.dropLast(drop)) })
+        } else if have < target {
+            tail = AudioBuffer(sampleRate: to, channels: tail.channels.map { $0 + [Float](repeating: 0, count: target - have) })
+        }
+        return tail
+    }
+
+    func convert(_ input: [Float], frames: Int, last: Bool) throws -> AudioBuffer {
+        let c = channelCount
+        guard let state else {
+            produced += frames
+            return AudioBuffer.fromInterleaved(input, channelCount: c, sampleRate: to)
+        }
+        // libsamplerate wants a real pointer even for no input.
+        let input = input.isEmpty ? [Float](repeating: 0, count: c) : input
+        var out: [Float] = []
+        var chunk = [Float](repeating: 0, count: (Int(Double(max(frames, 1)) * ratio) + 256) * c)
+        var used = 0
+        try input.withUnsafeBufferPointer { inp in
+            try chunk.withUnsafeMutableBufferPointer { buf in
+                while true {
+                    var d = SRC_DATA()
+                    d.data_in = inp.baseAddress.map { $0 + used * c }
+                    d.input_frames = frames - used
+                    d.data_out = buf.baseAddress!
+                    d.output_frames = buf.count / c
+                    d.end_of_input = last ? 1 : 0
+                    d.src_ratio = ratio
+                    let e = src_process(state, &d)
+                    if e != 0 { throw RestoreError.invalidArgument("libsamplerate: \(String(cString: src_strerror(e)))") }
+                    used += d.input_frames_used
+                    out.append(contentsOf: buf[0..<(d.output_frames_gen * c)])
+                    // Done when the input is used up and the converter has nothing more to give.
+                    if d.output_frames_gen == 0 && (used >= frames) { break }
+                }
+            }
+        }
+        produced += out.count / c
+        return AudioBuffer.fromInterleaved(out, channelCount: c, sampleRate: to)
+    }
+}
