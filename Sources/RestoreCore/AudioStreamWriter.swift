@@ -160,3 +160,26 @@ public final class MemoryAudioSource: AudioSource {
         return AudioBuffer(sampleRate: buffer.sampleRate, channels: buffer.channels.map { Array($0[position..<end]) })
     }
 }
+
+/// Reads through a file's stream and stops with the errors `AudioFile.read` gives for the
+/// whole file: a sample that is not finite (NaN, ±inf), or no audio at all.
+public final class ValidatedAudioSource: AudioSource {
+    let base: AudioSource
+    public let path: String
+    public private(set) var framesRead = 0
+    public init(_ base: AudioSource, path: String) { self.base = base; self.path = path }
+    public convenience init(path: String) throws { self.init(try AudioFileReader(path: path), path: path) }
+    public var sampleRate: Double { base.sampleRate }
+    public var channelCount: Int { base.channelCount }
+    public func read(maxFrames: Int) throws -> AudioBuffer? {
+        guard let block = try base.read(maxFrames: maxFrames) else {
+            if framesRead == 0 { throw RestoreError.emptyAudio(path: path) }
+            return nil
+        }
+        if let bad = block.firstNonFinite() {
+            throw RestoreError.nonFiniteSamples(path: path, frame: framesRead + bad.frame, channel: bad.channel)
+        }
+        framesRead += block.frameCount
+        return block
+    }
+}

@@ -190,7 +190,8 @@ public struct Embed: RestoreTask {
             e = try mfcc(try AudioFile.read(input.path).0)
         } else {
             let reader = try AudioFileReader(path: input.path)
-            e = try embed(reader, model: try context.model(), expectedFrames: reader.info.declaredFrames, progress: context.progress)
+            e = try embed(ValidatedAudioSource(reader, path: input.path), model: try context.model(),
+                          expectedFrames: reader.info.declaredFrames, progress: context.progress)
         }
         let written = try EmbeddingWriter.write(e, to: output, overwrite: context.writeOptions.overwrite,
                                                 metadata: ["input": input.path, "blocks": e.blocks.map(String.init).joined(separator: ","),

@@ -68,45 +68,77 @@ public struct FillGap: RestoreTask {
     /// At least this much audio is kept on each side of a gap inside its window.
     public static let minimumContext = 1.0
 
+    /// Two streamed passes, so memory stays a few windows whatever the file's length: the
+    /// first finds the length and the silent runs, the second fills each window's gaps as the
+    /// audio around them arrives and writes everything before them unchanged.
     public func run(input: TaskInput, context: TaskContext) throws -> TaskResult {
         let output = try context.requireOutput(Self.name)
-        let (buffer, _) = try AudioFile.read(input.path)
-        let gaps = try resolveGaps(buffer, path: input.path)
+        let scanSource = try ValidatedAudioSource(path: input.path)
+        let rate = scanSource.sampleRate, channelCount = scanSource.channelCount
+        var scan = DropoutScan(minimumFrames: max(1, min(Int(0.001 * rate), Int((options.minDropout.seconds * rate).rounded()))))
+        while let block = try scanSource.read(maxFrames: 65536) { scan.add(block) }
+        scan.finish()
+        let total = scan.frames
+        let gaps = try resolveGaps(scan, rate: rate, path: input.path)
         let model = gaps.isEmpty ? nil : try context.model()
-        var out = buffer
-        var reports: [JSONValue] = []
-        if let model {
-            let windowSeconds = Double(model.windowFrames * model.hop) / model.sampleRate
-            let clusters = try Self.cluster(gaps, windowSeconds: windowSeconds, path: input.path)
-            for (i, cluster) in clusters.enumerated() {
-                let gains = try fill(cluster, in: buffer, into: &out, model: model, index: i, windowSeconds: windowSeconds, context: context)
-                for (g, gain) in zip(cluster, gains) {
-                    reports.append(.object(["start": .of(g.start), "end": .of(g.end), "gain": .array(gain.map { .of(Double($0)) })]))
-                }
-                context.progress?(Double(i + 1) / Double(clusters.count))
-            }
-        } else {
-            context.notes.append("\(input.path): no gaps found; copied unchanged")
+        let windowSeconds = model.map { Double($0.windowFrames * $0.hop) / $0.sampleRate } ?? 0
+        let clusters = model == nil ? [] : try Self.cluster(gaps, windowSeconds: windowSeconds, path: input.path)
+        let slices = clusters.map { sliceRange($0, total: total, rate: rate, windowSeconds: windowSeconds) }
+
+        let source = try ValidatedAudioSource(path: input.path)
+        let writer = try AudioStreamWriter(path: output, sampleRate: rate, channelCount: channelCount, options: context.writeOptions)
+        // The original from `held` on, and the output (the original with fills) beside it.
+        var original = [[Float]](repeating: [], count: channelCount), filled = original, held = 0
+        func write(upTo end: Int) throws {
+            let n = min(end - held, original[0].count)
+            guard n > 0 else { return }
+            try writer.write(AudioBuffer(sampleRate: rate, channels: filled.map { Array($0[0..<n]) }))
+            for ch in 0..<channelCount { original[ch].removeFirst(n); filled[ch].removeFirst(n) }
+            held += n
         }
-        try AudioWriter.write(out, to: output, options: context.writeOptions)
+        /// Reads up to `end`, writing out everything before `keepFrom` as it goes.
+        func advance(to end: Int, keepFrom: Int) throws {
+            try write(upTo: keepFrom)
+            while held + original[0].count < end, let block = try source.read(maxFrames: 65536) {
+                for ch in 0..<channelCount { original[ch] += block.channels[ch]; filled[ch] += block.channels[ch] }
+                try write(upTo: keepFrom)
+            }
+        }
+        var reports: [JSONValue] = []
+        for (i, (cluster, range)) in zip(clusters, slices).enumerated() {
+            // No window from this one on reaches before the earliest of their starts.
+            try advance(to: range.upperBound, keepFrom: slices[i...].map(\.lowerBound).min()!)
+            let slice = AudioBuffer(sampleRate: rate, channels: original.map { Array($0[(range.lowerBound - held)..<(range.upperBound - held)]) })
+            var out = AudioBuffer(sampleRate: rate, channels: filled.map { Array($0[(range.lowerBound - held)..<(range.upperBound - held)]) })
+            let gains = try fill(cluster, original: slice, at: range.lowerBound, total: total, into: &out, model: model!, index: i,
+                                 windowSeconds: windowSeconds, context: context)
+            for ch in 0..<channelCount { filled[ch].replaceSubrange((range.lowerBound - held)..<(range.upperBound - held), with: out.channels[ch]) }
+            for (g, gain) in zip(cluster, gains) {
+                reports.append(.object(["start": .of(g.start), "end": .of(g.end), "gain": .array(gain.map { .of(Double($0)) })]))
+            }
+            context.progress?(Double(i + 1) / Double(clusters.count))
+        }
+        if gaps.isEmpty { context.notes.append("\(input.path): no gaps found; copied unchanged") }
+        try advance(to: .max, keepFrom: .max)
+        try writer.finish()
         return TaskResult(task: Self.name, input: input.path, outputs: [output], report: ["gaps": .array(reports)])
     }
 
     /// The gaps asked for, in seconds, merged where they overlap and clipped to the file.
-    func resolveGaps(_ buffer: AudioBuffer, path: String) throws -> [TimeSpan] {
-        let duration = buffer.duration
+    func resolveGaps(_ scan: DropoutScan, rate: Double, path: String) throws -> [TimeSpan] {
+        let duration = Double(scan.frames) / rate
         var spans: [TimeSpan] = []
         if let gaps = options.gaps { spans += try TimeSpan.parseList(gaps) }
         for t in options.at {
             if let length = options.length {
                 spans.append(TimeSpan(start: t.seconds, end: t.seconds + length.seconds))
-            } else if let run = DropoutDetector.run(containing: t.seconds, in: buffer) {
+            } else if let run = scan.run(containing: t.seconds, rate: rate) {
                 spans.append(run)
             } else {
                 throw RestoreError.invalidArgument("\(path): no dropout (digital silence) at \(t); give --length to fill a stretch that is not silent")
             }
         }
-        if options.detect { spans += DropoutDetector.find(buffer, minimum: options.minDropout.seconds) }
+        if options.detect { spans += scan.dropouts(minimum: options.minDropout.seconds, rate: rate) }
         for s in spans where s.start >= duration {
             throw RestoreError.invalidArgument(String(format: "%@: gap at %.3f s starts after the end (%.3f s)", path, s.start, duration))
         }
@@ -116,6 +148,20 @@ public struct FillGap: RestoreTask {
             if let last = merged.last, s.start <= last.end { merged[merged.count - 1].end = max(last.end, s.end) } else { merged.append(s) }
         }
         return merged
+    }
+
+    /// The input frames one window of gaps uses: the model window centred on the gaps (kept
+    /// inside the file) and 0.2 s of margin on each side for resampling.
+    func sliceRange(_ gaps: [TimeSpan], total n: Int, rate: Double, windowSeconds: Double) -> Range<Int> {
+        let u = windowStart(gaps, total: n, rate: rate, windowSeconds: windowSeconds)
+        let margin = Int(0.2 * rate)
+        return max(0, u - margin)..<min(n, u + Int(windowSeconds * rate) + margin)
+    }
+
+    func windowStart(_ gaps: [TimeSpan], total n: Int, rate: Double, windowSeconds: Double) -> Int {
+        let centre = (gaps.first!.start + gaps.last!.end) / 2
+        let startSeconds = max(0, min(centre - windowSeconds / 2, Double(n) / rate - windowSeconds))
+        return Int((startSeconds * rate).rounded())
     }
 
     /// Gaps close enough to share one model window are filled together.
@@ -131,15 +177,14 @@ public struct FillGap: RestoreTask {
         return out
     }
 
-    /// Fills one window's gaps; returns the gain applied per gap and processed channel.
-    func fill(_ gaps: [TimeSpan], in buffer: AudioBuffer, into out: inout AudioBuffer, model: EngineModel, index: Int,
-              windowSeconds: Double, context: TaskContext) throws -> [[Float]] {
-        let rate = buffer.sampleRate, n = buffer.frameCount, er = model.sampleRate, hop = Double(model.hop)
-        let centre = (gaps.first!.start + gaps.last!.end) / 2
-        let startSeconds = max(0, min(centre - windowSeconds / 2, buffer.duration - windowSeconds))
-        let u = Int((startSeconds * rate).rounded())
-        let margin = Int(0.2 * rate)
-        let a = max(0, u - margin), b = min(n, u + Int(windowSeconds * rate) + margin)
+    /// Fills one window's gaps. `original` holds the input's frames [a, a + count) (its
+    /// `sliceRange`), `out` the same frames of the output, changed in place; returns the gain
+    /// applied per gap and processed channel.
+    func fill(_ gaps: [TimeSpan], original: AudioBuffer, at a: Int, total n: Int, into out: inout AudioBuffer, model: EngineModel,
+              index: Int, windowSeconds: Double, context: TaskContext) throws -> [[Float]] {
+        let rate = original.sampleRate, er = model.sampleRate, hop = Double(model.hop)
+        let u = windowStart(gaps, total: n, rate: rate, windowSeconds: windowSeconds)
+        let b = a + original.frameCount
         let j0 = Int((Double(u - a) * er / rate / hop).rounded())
         // Frames whose analysis window (1024 samples, starting 384 before the frame's hop)
         // touches a gap are affected; their columns are masked in every row.
@@ -174,7 +219,7 @@ public struct FillGap: RestoreTask {
         let last = Int(toFrame(Int((gaps.last!.end * rate).rounded()) + xf + around).rounded(.up)) + 2
         let vocode = max(0, first)..<max(0, last)
         let mode = options.channels
-        let parts = mode.split(buffer.channels.map { Array($0[a..<b]) })
+        let parts = mode.split(original.channels)
         var generated: [[Float]] = []
         for (ci, x) in parts.enumerated() {
             let x22 = try model.toEngineRate(x, from: rate)
@@ -188,12 +233,12 @@ public struct FillGap: RestoreTask {
         for g in gaps {
             let ga = Int((g.start * rate).rounded()), gb = min(n, Int((g.end * rate).rounded()))
             var perChannel: [Float] = []
-            for ch in 0..<buffer.channelCount {
-                let orig = buffer.channels[ch], y = gen[ch]
+            for ch in 0..<original.channelCount {
+                let orig = original.channels[ch], y = gen[ch]
                 // Gain: the original's level beside the gap over the generated audio's there.
                 var eo: Double = 0, eg: Double = 0
                 for t in Array(max(a, ga - around)..<ga) + Array(gb..<min(b, gb + around)) {
-                    eo += Double(orig[t] * orig[t]); eg += Double(y[t - a] * y[t - a])
+                    eo += Double(orig[t - a] * orig[t - a]); eg += Double(y[t - a] * y[t - a])
                 }
                 let gain = eg > 1e-12 && eo > 1e-12 ? Float(max(0.25, min(4, (eo / eg).squareRoot()))) : 1
                 perChannel.append(gain)
@@ -201,7 +246,7 @@ public struct FillGap: RestoreTask {
                     let v = gain * y[t - a]
                     let w: Float
                     if t < ga { w = Float(t - (ga - xf) + 1) / Float(xf + 1) } else if t >= gb { w = Float(gb + xf - t) / Float(xf + 1) } else { w = 1 }
-                    out.channels[ch][t] = w * v + (1 - w) * orig[t]
+                    out.channels[ch][t - a] = w * v + (1 - w) * orig[t - a]
                 }
             }
             gains.append(perChannel)

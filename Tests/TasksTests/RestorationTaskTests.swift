@@ -120,6 +120,40 @@ final class RestorationTaskTests: XCTestCase {
         }
     }
 
+    /// A long file streams through: three windows of gaps, two of them with overlapping
+    /// slices (each must see the original, not the other's fill), found by --detect.
+    func testFillGapStreamsThroughSeveralWindows() throws {
+        let rate = 22050.0
+        var input = music(rate: rate, seconds: 40, channels: 2)
+        let spans = [(3.0, 3.2), (9.0, 9.3), (17.5, 17.7), (33.0, 33.05)]
+        for (s, e) in spans { for c in 0..<2 { for i in Int(s * rate)..<Int(e * rate) { input.channels[c][i] = 0 } } }
+        let path = try write(input, "long-gaps.wav")
+        var o = FillGap.Options()
+        o.detect = true
+        let r = try FillGap(options: o).run(input: TaskInput(path: path), context: try context(dir + "/long-filled.wav"))
+        guard case .array(let gaps)? = r.report["gaps"] else { return XCTFail("no gap report") }
+        XCTAssertEqual(gaps.count, 4)
+        let (out, _) = try AudioFile.read(dir + "/long-filled.wav")
+        XCTAssertEqual(out.frameCount, input.frameCount)
+        let xf = Int((0.010 * rate).rounded())   // 220.5 → 221 samples, as fill-gap rounds
+        // Outside each found gap (a zero crossing may start it a sample early) and its crossfades.
+        var unchanged = [Bool](repeating: true, count: input.frameCount)
+        for case .object(let g) in gaps {
+            guard case .number(let s)? = g["start"], case .number(let e)? = g["end"] else { return XCTFail("gap without start/end") }
+            XCTAssertTrue(spans.contains { abs($0.0 - s) < 0.001 && abs($0.1 - e) < 0.001 }, "unexpected gap \(s)–\(e)")
+            for i in (Int((s * rate).rounded()) - xf)..<(Int((e * rate).rounded()) + xf) { unchanged[i] = false }
+        }
+        for c in 0..<2 {
+            let differ = (0..<input.frameCount).filter { unchanged[$0] && out.channels[c][$0] != input.channels[c][$0] }
+            XCTAssertEqual(differ.count, 0, "channel \(c): \(differ.count) samples changed outside the gaps, first at \(differ.first ?? -1)")
+            for (s, e) in spans {
+                let g = Int(s * rate)..<Int(e * rate)
+                let energy = g.map { Double(out.channels[c][$0] * out.channels[c][$0]) }.reduce(0, +) / Double(g.count)
+                XCTAssertGreaterThan(energy, 1e-6, "channel \(c): the gap at \(s) s is still silent")
+            }
+        }
+    }
+
     func testGenerateWritesTheAskedDurationDeterministically() throws {
         var o = Generate.Options()
         o.duration = TimeValue(seconds: 1.5)
