@@ -55,6 +55,21 @@ final class StreamingTests: XCTestCase {
             XCTAssertLessThanOrEqual(maxAbsDiff(joined, whole.values), 1e-5, "\(n) samples")
         }
     }
+
+    /// Streamed inputs stop with the whole-file reader's errors, at the right frame.
+    func testValidatedSourceNamesTheFirstBadSampleAndEmptyInput() throws {
+        var x = [[Float]](repeating: [Float](repeating: 0.1, count: 100_000), count: 2)
+        x[1][70_001] = .nan
+        let bad = ValidatedAudioSource(MemoryAudioSource(AudioBuffer(sampleRate: 8000, channels: x)), path: "take.wav")
+        XCTAssertThrowsError(try { while try bad.read(maxFrames: 65536) != nil {} }()) { e in
+            XCTAssertEqual("\(e)", "take.wav: contains NaN or infinite samples (first at frame 70001, channel 1)")
+        }
+        let empty = ValidatedAudioSource(MemoryAudioSource(AudioBuffer(sampleRate: 8000, channels: [[]])), path: "none.wav")
+        XCTAssertThrowsError(try empty.read(maxFrames: 10)) { e in XCTAssertEqual("\(e)", "none.wav: contains no audio (0 frames)") }
+        let good = ValidatedAudioSource(MemoryAudioSource(AudioBuffer(sampleRate: 8000, channels: [[1, 2, 3]])), path: "ok.wav")
+        XCTAssertEqual(try good.read(maxFrames: 10)?.frameCount, 3)
+        XCTAssertNil(try good.read(maxFrames: 10))
+    }
 }
 
 /// A tiny seeded generator, so the signal is the same on every run.
