@@ -178,6 +178,16 @@ final class LayerTests: XCTestCase {
         for j in 0..<3 { XCTAssertEqual(Double(x[j]), e[j] / s, accuracy: 1e-6) }
         for j in 3..<6 { XCTAssertEqual(x[j], 1.0 / 3, accuracy: 1e-6) }
         XCTAssertEqual(Array(x[6..<9]), [0, 1, 0])
+        // Rows longer than a vector, with a tail, and a fully masked row (all zero).
+        let cols = 19
+        var y = (0..<(2 * cols)).map { Float(sin(Double($0) * 1.7) * 4) } + [Float](repeating: -.infinity, count: cols)
+        let before = y
+        y.withUnsafeMutableBufferPointer { Activation.softmaxRows($0.baseAddress!, rows: 3, cols: cols) }
+        for r in 0..<2 {
+            let row = before[(r * cols)..<((r + 1) * cols)].map { Foundation.exp(Double($0)) }, s = row.reduce(0, +)
+            for j in 0..<cols { XCTAssertEqual(Double(y[r * cols + j]), row[j] / s, accuracy: 1e-6, "row \(r), column \(j)") }
+        }
+        XCTAssertEqual(Array(y[(2 * cols)...]), [Float](repeating: 0, count: cols))
     }
 
     func testMultiHeadAttentionMatchesNaive() {

@@ -73,24 +73,40 @@ public struct LayerNorm: Sendable {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(x.shape.last == dim)
+        typealias V = VectorMath.V
         var out = x
         let rows = x.count / dim
-        let d = dim
+        let d = dim, full = d & ~7
+        let ones = [Float](repeating: 1, count: d), zeros = [Float](repeating: 0, count: d)
+        let w = weight?.data ?? ones, b = bias?.data ?? zeros
         out.data.withUnsafeMutableBufferPointer { o in
-            let w = weight?.data, b = bias?.data
-            for r in 0..<rows {
-                let p = o.baseAddress! + r * d
-                var mean = 0.0, sq = 0.0
-                for j in 0..<d { mean += Double(p[j]) }
-                mean /= Double(d)
-                for j in 0..<d { let c = Double(p[j]) - mean; sq += c * c }
-                let inv = Float(1 / (sq / Double(d) + Double(eps)).squareRoot())
-                let m = Float(mean)
-                for j in 0..<d {
-                    var v = (p[j] - m) * inv
-                    if let w { v *= w[j] }
-                    if let b { v += b[j] }
-                    p[j] = v
+            w.withUnsafeBufferPointer { wb in
+                b.withUnsafeBufferPointer { bb in
+                    let wr = UnsafeRawPointer(wb.baseAddress!), br = UnsafeRawPointer(bb.baseAddress!)
+                    for r in 0..<rows {
+                        let p = o.baseAddress! + r * d, raw = UnsafeMutableRawPointer(p)
+                        // Two passes (mean, then squared deviations), 8 lanes at a time.
+                        var sv = V(repeating: 0)
+                        var j = 0
+                        while j < full { sv += raw.loadUnaligned(fromByteOffset: j * 4, as: V.self); j += 8 }
+                        var sum = sv.sum()
+                        while j < d { sum += p[j]; j += 1 }
+                        let mean = sum / Float(d)
+                        var qv = V(repeating: 0)
+                        j = 0
+                        while j < full { let c = raw.loadUnaligned(fromByteOffset: j * 4, as: V.self) - mean; qv += c * c; j += 8 }
+                        var sq = qv.sum()
+                        while j < d { let c = p[j] - mean; sq += c * c; j += 1 }
+                        let inv = 1 / (sq / Float(d) + eps).squareRoot()
+                        j = 0
+                        while j < full {
+                            let v = (raw.loadUnaligned(fromByteOffset: j * 4, as: V.self) - mean) * inv
+                            let y = v * wr.loadUnaligned(fromByteOffset: j * 4, as: V.self) + br.loadUnaligned(fromByteOffset: j * 4, as: V.self)
+                            raw.storeBytes(of: y, toByteOffset: j * 4, as: V.self)
+                            j += 8
+                        }
+                        while j < d { p[j] = (p[j] - mean) * inv * wb[j] + bb[j]; j += 1 }
+                    }
                 }
             }
         }
