@@ -92,3 +92,39 @@ public final class StreamingResampler {
         return AudioBuffer.fromInterleaved(out, channelCount: c, sampleRate: to)
     }
 }
+
+/// Another source at a new rate, converted block by block as it is read.
+public final class ResamplingAudioSource: AudioSource {
+    let base: AudioSource
+    let resampler: StreamingResampler
+    var done = false
+    /// Converted frames not yet read, per channel.
+    var pending: [[Float]] = []
+    public let sampleRate: Double
+    public var channelCount: Int { base.channelCount }
+
+    public init(_ base: AudioSource, to rate: Double, quality: Resampler.Quality = .best) throws {
+        self.base = base
+        sampleRate = rate
+        resampler = try StreamingResampler(from: base.sampleRate, to: rate, channelCount: base.channelCount, quality: quality)
+    }
+
+    /// Up to `maxFrames` frames; nil at the end.
+    public func read(maxFrames: Int) throws -> AudioBuffer? {
+        while pending.first.map({ $0.count < maxFrames }) ?? true, !done {
+            let inFrames = max(1, Int(Double(maxFrames) * base.sampleRate / sampleRate))
+            let out: AudioBuffer
+            if let block = try base.read(maxFrames: inFrames) {
+                out = try resampler.process(block)
+            } else {
+                out = try resampler.finish()
+                done = true
+            }
+            if pending.isEmpty { pending = out.channels } else { for c in pending.indices { pending[c] += out.channels[c] } }
+        }
+        guard let first = pending.first, !first.isEmpty else { return nil }
+        let n = min(maxFrames, first.count)
+        defer { for c in pending.indices { pending[c].removeFirst(n) } }
+        return AudioBuffer(sampleRate: sampleRate, channels: pending.map { Array($0[0..<n]) })
+    }
+}

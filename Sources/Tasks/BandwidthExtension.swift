@@ -50,11 +50,10 @@ public struct BandwidthExtension: RestoreTask {
         var rate = info.sampleRate
         var expected = info.declaredFrames
         if rate < model.sampleRate {
-            let (buffer, _) = try AudioFile.read(input.path)
-            let up = try Resampler.resample(buffer, to: model.sampleRate)
-            source = MemoryAudioSource(up)
+            // Checked before resampling, so a bad sample is reported at its own frame.
+            source = try ResamplingAudioSource(ValidatedAudioSource(reader, path: input.path), to: model.sampleRate)
             rate = model.sampleRate
-            expected = up.frameCount
+            expected = Resampler.outputLength(frames: info.declaredFrames, from: info.sampleRate, to: rate)
         }
         let cutoff = try resolveCutoff(path: input.path, inputRate: info.sampleRate)
         let fMax = model.frontEnd.config.fMax

@@ -34,6 +34,23 @@ final class StreamingTests: XCTestCase {
         }
     }
 
+    func testResamplingSourceEqualsOneShotAndKeepsBlocksWithinTheLimit() throws {
+        let x = [signal(30_001, rate: 8000), signal(30_001, rate: 8000).map { -$0 }]
+        let whole = try Resampler.resample(AudioBuffer(sampleRate: 8000, channels: x), to: 22050)
+        let source = try ResamplingAudioSource(MemoryAudioSource(AudioBuffer(sampleRate: 8000, channels: x)), to: 22050)
+        var got = [[Float]](repeating: [], count: 2)
+        while let b = try source.read(maxFrames: 1000) {
+            XCTAssertLessThanOrEqual(b.frameCount, 1000)
+            XCTAssertGreaterThan(b.frameCount, 0)
+            for c in 0..<2 { got[c] += b.channels[c] }
+        }
+        XCTAssertEqual(source.sampleRate, 22050)
+        for c in 0..<2 {
+            XCTAssertEqual(got[c].count, whole.frameCount)
+            XCTAssertLessThanOrEqual(maxAbsDiff(got[c], whole.channels[c]), 1e-5, "channel \(c)")
+        }
+    }
+
     func testMelStreamEqualsWholeSignal() {
         let fe = MelFrontEnd()
         for n in [0, 1, 100, 384, 385, 386, 1023, 1024, 1025, 5000, 77_777] {
