@@ -23,46 +23,22 @@ public enum BandwidthEstimator {
     /// Long-term power spectrum in dB (all channels summed), `nFFT/2+1` bins.
     /// Blackman–Harris window: its −92 dB side lobes keep a steep edge steep.
     public static func longTermSpectrum(_ buffer: AudioBuffer, nFFT: Int, maxFrames: Int = 4000) -> [Double] {
-        let bins = nFFT / 2 + 1
-        let hop = nFFT / 2
-        let w: [Float] = (0..<nFFT).map { i in
-            let x = 2 * Double.pi * Double(i) / Double(nFFT)
-            return Float(0.35875 - 0.48829 * cos(x) + 0.14128 * cos(2 * x) - 0.01168 * cos(3 * x))
-        }
-        let n = buffer.frameCount
-        let available = n >= nFFT ? 1 + (n - nFFT) / hop : 1
-        // Long files: an even spread of frames is as good as all of them.
-        let step = max(1, (available + maxFrames - 1) / maxFrames)
-        let fft = RealFFT.plan(size: nFFT)
-        let ws = fft.makeWorkspace()
-        var power = [Double](repeating: 0, count: bins)
-        var count = 0
-        for ch in buffer.channels {
-            ch.withUnsafeBufferPointer { x in
-                var f = 0
-                while f < available {
-                    let base = f * hop
-                    for i in 0..<nFFT { ws.real[i] = base + i < n ? x[base + i] * w[i] : 0 }
-                    fft.forward(ws)
-                    let c = ws.complexFloats
-                    for b in 0..<bins {
-                        let re = Double(c[2 * b]), im = Double(c[2 * b + 1])
-                        power[b] += re * re + im * im
-                    }
-                    count += 1
-                    f += step
-                }
-            }
-        }
-        return power.map { 10 * log10($0 / Double(max(count, 1)) + 1e-30) }
+        var acc = LongTermSpectrum(nFFT: nFFT, channels: buffer.channelCount, totalFrames: buffer.frameCount, maxFrames: maxFrames)
+        acc.add(buffer)
+        return acc.finish()
     }
 
     public static func estimate(_ buffer: AudioBuffer) -> BandwidthEstimate {
-        let rate = buffer.sampleRate
+        var acc = LongTermSpectrum(rate: buffer.sampleRate, channels: buffer.channelCount, totalFrames: buffer.frameCount)
+        acc.add(buffer)
+        return estimate(spectrum: acc.finish(), rate: buffer.sampleRate)
+    }
+
+    /// The band edge from a long-term spectrum (`LongTermSpectrum` at `fftSize(for: rate)`).
+    public static func estimate(spectrum raw: [Double], rate: Double) -> BandwidthEstimate {
         let nyquist = rate / 2
         let nFFT = fftSize(for: rate)
         let binHz = rate / Double(nFFT)
-        let raw = longTermSpectrum(buffer, nFFT: nFFT)
         let bins = raw.count
         // Smooth ±50 Hz so single noisy bins do not decide the edge.
         let k = max(1, Int((50 / binHz).rounded(.up)))
@@ -95,5 +71,84 @@ public enum BandwidthEstimator {
         let cutoff = min(nyquist, Double(edge) * binHz)
         let fullBand = cutoff >= nyquist * 0.97
         return BandwidthEstimate(cutoff: fullBand ? nyquist : cutoff, nyquist: nyquist, isFullBand: fullBand)
+    }
+}
+
+/// The long-term power spectrum of a stream, block by block: Blackman–Harris frames every
+/// nFFT/2 samples, at most `maxFrames` of them per channel spread evenly over the whole
+/// length (so the length must be known: a file's declared frames), averaged in dB.
+public struct LongTermSpectrum {
+    public let nFFT: Int
+    let hop: Int, step: Int, available: Int, totalFrames: Int
+    let window: [Float]
+    var power: [Double]
+    var count = 0
+    /// Per channel, the samples from `bufferStart` on.
+    var buffer: [[Float]]
+    var bufferStart = 0
+    /// Next frame index (a multiple of `step`) to take.
+    var next = 0
+
+    public init(rate: Double, channels: Int, totalFrames: Int) {
+        self.init(nFFT: BandwidthEstimator.fftSize(for: rate), channels: channels, totalFrames: totalFrames)
+    }
+
+    public init(nFFT: Int, channels: Int, totalFrames: Int, maxFrames: Int = 4000) {
+        self.nFFT = nFFT
+        hop = nFFT / 2
+        self.totalFrames = totalFrames
+        available = totalFrames >= nFFT ? 1 + (totalFrames - nFFT) / hop : 1
+        // Long files: an even spread of frames is as good as all of them.
+        step = max(1, (available + maxFrames - 1) / maxFrames)
+        window = (0..<nFFT).map { i in
+            let x = 2 * Double.pi * Double(i) / Double(nFFT)
+            return Float(0.35875 - 0.48829 * cos(x) + 0.14128 * cos(2 * x) - 0.01168 * cos(3 * x))
+        }
+        power = [Double](repeating: 0, count: nFFT / 2 + 1)
+        buffer = [[Float]](repeating: [], count: channels)
+    }
+
+    public mutating func add(_ block: AudioBuffer) {
+        for c in buffer.indices { buffer[c] += block.channels[c] }
+        take(final: false)
+    }
+
+    /// The spectrum in dB, after the last block.
+    public mutating func finish() -> [Double] {
+        take(final: true)
+        return power.map { 10 * log10($0 / Double(Swift.max(count, 1)) + 1e-30) }
+    }
+
+    /// Frames whose samples are all here (or, at the end, the short last one, zero-padded).
+    mutating func take(final: Bool) {
+        let fft = RealFFT.plan(size: nFFT)
+        let ws = fft.makeWorkspace()
+        let end = bufferStart + (buffer.first?.count ?? 0)
+        while next < available {
+            let base = next * hop
+            guard base + nFFT <= end || final else { break }
+            // A header that promised more frames than came: no frames of silence past the end.
+            if base >= end && base > 0 { break }
+            for ch in buffer {
+                for i in 0..<nFFT {
+                    let t = base + i - bufferStart
+                    ws.real[i] = t < ch.count ? ch[t] * window[i] : 0
+                }
+                fft.forward(ws)
+                let c = ws.complexFloats
+                for b in 0..<power.count {
+                    let re = Double(c[2 * b]), im = Double(c[2 * b + 1])
+                    power[b] += re * re + im * im
+                }
+                count += 1
+            }
+            next += step
+        }
+        // Nothing before the next frame is needed again.
+        let keep = Swift.min(next * hop, end)
+        if keep > bufferStart {
+            for c in buffer.indices { buffer[c].removeFirst(keep - bufferStart) }
+            bufferStart = keep
+        }
     }
 }

@@ -26,41 +26,64 @@ public struct AudioReport: Codable, Sendable, Equatable {
     /// Stand-in for −∞ dBFS, so that JSON stays numeric.
     public static let silenceDB = -200.0
 
-    public static func measure(path: String) throws -> AudioReport {
-        let (buffer, info) = try AudioFile.read(path)
-        return measure(buffer, info: info)
+    public static func measure(path: String) throws -> AudioReport { try measureStream(path: path).report }
+
+    /// Measures a file block by block (memory stays small whatever its length); also
+    /// returns its silent runs, for the `dropouts` guard.
+    public static func measureStream(path: String) throws -> (report: AudioReport, silence: DropoutScan) {
+        let reader = try AudioFileReader(path: path)
+        let info = reader.info, source = ValidatedAudioSource(reader, path: path)
+        var levels = Levels()
+        var spectrum = LongTermSpectrum(rate: info.sampleRate, channels: info.channelCount, totalFrames: info.declaredFrames)
+        var silence = DropoutScan(minimumFrames: 1)
+        while let block = try source.read(maxFrames: 65536) {
+            levels.add(block)
+            spectrum.add(block)
+            silence.add(block)
+        }
+        silence.finish()
+        let bw = BandwidthEstimator.estimate(spectrum: spectrum.finish(), rate: info.sampleRate)
+        return (report(info: info, frames: source.framesRead, levels: levels, bandwidth: bw), silence)
     }
 
     public static func measure(_ buffer: AudioBuffer, info: AudioFileInfo) -> AudioReport {
-        var peak: Float = 0
-        var sumSquares = 0.0
-        var clipped = 0
-        for ch in buffer.channels {
-            var chanSquares: Float = 0
-            var blockStart = 0
-            // Sum in Float blocks, accumulate blocks in Double: fast and accurate enough.
-            while blockStart < ch.count {
-                let end = min(ch.count, blockStart + 4096)
-                chanSquares = 0
-                for i in blockStart..<end {
-                    let v = ch[i], a = abs(v)
-                    if a > peak { peak = a }
-                    if a >= clipLevel { clipped += 1 }
-                    chanSquares += v * v
-                }
-                sumSquares += Double(chanSquares)
-                blockStart = end
-            }
-        }
-        let total = Double(buffer.frameCount * buffer.channelCount)
-        let rms = (sumSquares / total).squareRoot()
-        let bw = BandwidthEstimator.estimate(buffer)
+        var levels = Levels()
+        levels.add(buffer)
+        return report(info: info, frames: buffer.frameCount, levels: levels, bandwidth: BandwidthEstimator.estimate(buffer))
+    }
+
+    static func report(info: AudioFileInfo, frames: Int, levels: Levels, bandwidth bw: BandwidthEstimate) -> AudioReport {
+        let total = Double(frames * info.channelCount)
+        let rms = (levels.sumSquares / total).squareRoot()
         func db(_ x: Double) -> Double { x > 0 ? max(silenceDB, 20 * log10(x)) : silenceDB }
         return AudioReport(
             path: info.path, format: info.format.container, subtype: info.format.subtype,
-            sampleRate: buffer.sampleRate, channels: buffer.channelCount, frames: buffer.frameCount,
-            duration: buffer.duration, peakDBFS: db(Double(peak)), rmsDBFS: db(rms),
-            bandwidth: bw.cutoff, fullBand: bw.isFullBand, clippedRatio: Double(clipped) / total)
+            sampleRate: info.sampleRate, channels: info.channelCount, frames: frames,
+            duration: Double(frames) / info.sampleRate, peakDBFS: db(Double(levels.peak)), rmsDBFS: db(rms),
+            bandwidth: bw.cutoff, fullBand: bw.isFullBand, clippedRatio: Double(levels.clipped) / total)
+    }
+
+    /// Peak, sum of squares and clipped count, block by block.
+    struct Levels {
+        var peak: Float = 0, sumSquares = 0.0, clipped = 0
+        mutating func add(_ buffer: AudioBuffer) {
+            for ch in buffer.channels {
+                var blockStart = 0
+                // Sum in Float blocks, accumulate blocks in Double: fast and accurate enough.
+                while blockStart < ch.count {
+                    let end = min(ch.count, blockStart + 4096)
+                    var chanSquares: Float = 0
+                    for i in blockStart..<end {
+                        let v = ch[i], a = abs(v)
+                        if a > peak { peak = a }
+                        if a >= clipLevel { clipped += 1 }
+                        chanSquares += v * v
+                    }
+                    sumSquares += Double(chanSquares)
+                    blockStart = end
+                }
+            }
+        }
     }
 
     /// Human-readable block, one field per line.

@@ -42,6 +42,11 @@ public struct PresetCondition: Sendable, Equatable, CustomStringConvertible {
 
     /// True when every comparison holds for the measured audio.
     public func holds(for buffer: AudioBuffer, report: AudioReport) -> Bool {
+        holds(report: report, dropouts: { DropoutDetector.find(buffer).count })
+    }
+
+    /// `dropouts` is asked only when a comparison needs it.
+    public func holds(report: AudioReport, dropouts: () -> Int) -> Bool {
         comparisons.allSatisfy { c in
             let x: Double
             switch c.field {
@@ -52,7 +57,7 @@ public struct PresetCondition: Sendable, Equatable, CustomStringConvertible {
             case "peak_dbfs": x = report.peakDBFS
             case "rms_dbfs": x = report.rmsDBFS
             case "clipped": x = report.clippedRatio
-            default: x = Double(DropoutDetector.find(buffer).count)
+            default: x = Double(dropouts())
             }
             switch c.op {
             case "<": return x < c.value

@@ -8,6 +8,32 @@ final class AudioReportTests: XCTestCase {
                       channelCount: channels, declaredFrames: 0)
     }
 
+    /// A file measured block by block reports what the whole buffer does: levels, length,
+    /// bandwidth (a 3 kHz low-passed noise over several blocks) and the silent runs.
+    func testStreamedMeasureMatchesTheWholeBuffer() throws {
+        let rate = 22050.0
+        var rng = TestSignals.SplitMix64(seed: 4)
+        var x = (0..<Int(rate * 12)).map { _ in Float(rng.gaussian() * 0.1) }
+        // One-pole smoothing several times: energy falls off well above ~3 kHz.
+        for _ in 0..<6 { var y: Float = 0; for i in x.indices { y += 0.5 * (x[i] - y); x[i] = y } }
+        for i in 100_000..<101_000 { x[i] = 0 }   // a 45 ms dropout
+        let buffer = AudioBuffer(sampleRate: rate, channels: [x, x.map { -$0 * 0.5 }])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/n.wav"
+        try AudioWriter.write(buffer, to: path, options: AudioWriteOptions(encoding: .float32))
+        let (streamed, silence) = try AudioReport.measureStream(path: path)
+        let whole = AudioReport.measure(buffer, info: try AudioFileReader(path: path).info)
+        XCTAssertEqual(streamed.frames, whole.frames)
+        XCTAssertEqual(streamed.peakDBFS, whole.peakDBFS, accuracy: 1e-9)
+        XCTAssertEqual(streamed.rmsDBFS, whole.rmsDBFS, accuracy: 1e-6)
+        XCTAssertEqual(streamed.bandwidth, whole.bandwidth, accuracy: 1e-6)
+        XCTAssertFalse(streamed.fullBand)
+        XCTAssertEqual(silence.dropouts(minimum: 0.020, rate: rate), DropoutDetector.find(buffer))
+        XCTAssertEqual(silence.dropouts(minimum: 0.020, rate: rate).count, 1)
+    }
+
     func testLevelsOfAKnownSine() {
         // A full-period sine of amplitude 0.5: peak −6.02 dBFS, RMS −9.03 dBFS.
         let x = TestSignals.sine(frequency: 441, sampleRate: 44100, seconds: 1, amplitude: 0.5)

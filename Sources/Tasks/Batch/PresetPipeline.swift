@@ -31,8 +31,8 @@ public struct PresetPipeline: Sendable {
         var done: [String] = []
         for (i, step) in preset.steps.enumerated() {
             if let when = step.when {
-                let (buffer, info) = try AudioFile.read(current)
-                if !when.holds(for: buffer, report: AudioReport.measure(buffer, info: info)) {
+                let (report, silence) = try AudioReport.measureStream(path: current)
+                if !when.holds(report: report, dropouts: { silence.dropouts(minimum: 0.020, rate: report.sampleRate).count }) {
                     done.append("skip \(step.name) (\(when) is false)")
                     continue
                 }
