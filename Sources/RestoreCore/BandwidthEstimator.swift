@@ -79,7 +79,7 @@ public enum BandwidthEstimator {
 /// length (so the length must be known: a file's declared frames), averaged in dB.
 public struct LongTermSpectrum {
     public let nFFT: Int
-    let hop: Int, step: Int, available: Int, totalFrames: Int
+    let hop: Int, step: Int, available: Int, totalFrames: Int, maxFrames: Int
     let window: [Float]
     var power: [Double]
     var count = 0
@@ -97,9 +97,16 @@ public struct LongTermSpectrum {
         self.nFFT = nFFT
         hop = nFFT / 2
         self.totalFrames = totalFrames
-        available = totalFrames >= nFFT ? 1 + (totalFrames - nFFT) / hop : 1
-        // Long files: an even spread of frames is as good as all of them.
-        step = max(1, (available + maxFrames - 1) / maxFrames)
+        self.maxFrames = maxFrames
+        if totalFrames > 0 {
+            available = totalFrames >= nFFT ? 1 + (totalFrames - nFFT) / hop : 1
+            // Long files: an even spread of frames is as good as all of them.
+            step = max(1, (available + maxFrames - 1) / maxFrames)
+        } else {
+            // Length unknown (a stream without a frame count): the first maxFrames frames.
+            available = .max
+            step = 1
+        }
         window = (0..<nFFT).map { i in
             let x = 2 * Double.pi * Double(i) / Double(nFFT)
             return Float(0.35875 - 0.48829 * cos(x) + 0.14128 * cos(2 * x) - 0.01168 * cos(3 * x))
@@ -119,16 +126,16 @@ public struct LongTermSpectrum {
         return power.map { 10 * log10($0 / Double(Swift.max(count, 1)) + 1e-30) }
     }
 
-    /// Frames whose samples are all here (or, at the end, the short last one, zero-padded).
+    /// Frames whose samples are all here.
     mutating func take(final: Bool) {
         let fft = RealFFT.plan(size: nFFT)
         let ws = fft.makeWorkspace()
         let end = bufferStart + (buffer.first?.count ?? 0)
-        while next < available {
+        while next < available && next / step < maxFrames {
             let base = next * hop
-            guard base + nFFT <= end || final else { break }
-            // A header that promised more frames than came: no frames of silence past the end.
-            if base >= end && base > 0 { break }
+            // Whole frames only; a signal shorter than one frame gives one zero-padded frame.
+            // (So a header that promised more than came adds no frames of silence.)
+            guard base + nFFT <= end || (final && count == 0) else { break }
             for ch in buffer {
                 for i in 0..<nFFT {
                     let t = base + i - bufferStart

@@ -16,6 +16,21 @@ final class BandwidthEstimatorTests: XCTestCase {
         }
     }
 
+    /// Fed block by block, with the length known or not (a stream without a frame count),
+    /// the long-term spectrum finds the same edge.
+    func testStreamedSpectrumFindsTheSameEdge() {
+        let rate = 44100.0
+        let y = FIRFilter.lowPass(cutoff: 5500, sampleRate: rate).apply(TestSignals.whiteNoise(sampleRate: rate, seconds: 3, amplitude: 0.2, seed: 5))
+        let whole = BandwidthEstimator.estimate(AudioBuffer(sampleRate: rate, mono: y))
+        for total in [y.count, 0] {
+            var acc = LongTermSpectrum(rate: rate, channels: 1, totalFrames: total)
+            var i = 0
+            while i < y.count { let e = min(y.count, i + 7777); acc.add(AudioBuffer(sampleRate: rate, mono: Array(y[i..<e]))); i = e }
+            let est = BandwidthEstimator.estimate(spectrum: acc.finish(), rate: rate)
+            XCTAssertEqual(est.cutoff, whole.cutoff, accuracy: total > 0 ? 1e-9 : 0.02 * whole.cutoff, "declared frames \(total)")
+        }
+    }
+
     func testQuantisedSixteenBitInputStillFindsTheEdge() {
         let noise = TestSignals.whiteNoise(sampleRate: 44100, seconds: 2, amplitude: 0.2, seed: 9)
         let y = FIRFilter.lowPass(cutoff: 4000, sampleRate: 44100).apply(noise).map { ($0 * 32767).rounded() / 32767 }
