@@ -113,8 +113,8 @@ def main():
                 ev = json.loads(subprocess.run([RESTORE, "probe", "eval", str(probe), "--embeddings", str(tmp / folder), "--tensor", tensor,
                                                 "--labels", str(labels), "--split", "test", "--json"], check=True, capture_output=True, text=True).stdout)
                 runs.append(ev)
-                if label.startswith("last2 (default)") and seed == 0:
-                    # The default-feature probes are kept for bench/prompts.py (a few KB each).
+                if label.startswith("last2 (default)") and seed == 0 and task in ("speech_music_effect", "effect_category"):
+                    # The default-feature probes bench/prompts.py reads (50–75 KB each).
                     (ROOT / "bench/results/probes").mkdir(parents=True, exist_ok=True)
                     (ROOT / f"bench/results/probes/{task}.safetensors").write_bytes(probe.read_bytes())
             summary = {}
