@@ -115,7 +115,11 @@ public struct LongTermSpectrum {
         buffer = [[Float]](repeating: [], count: channels)
     }
 
+    /// All frames taken: later samples are not kept.
+    var done: Bool { next >= available || next / step >= maxFrames }
+
     public mutating func add(_ block: AudioBuffer) {
+        guard !done else { return }
         for c in buffer.indices { buffer[c] += block.channels[c] }
         take(final: false)
     }
@@ -131,7 +135,7 @@ public struct LongTermSpectrum {
         let fft = RealFFT.plan(size: nFFT)
         let ws = fft.makeWorkspace()
         let end = bufferStart + (buffer.first?.count ?? 0)
-        while next < available && next / step < maxFrames {
+        while !done {
             let base = next * hop
             // Whole frames only; a signal shorter than one frame gives one zero-padded frame.
             // (So a header that promised more than came adds no frames of silence.)
@@ -151,8 +155,8 @@ public struct LongTermSpectrum {
             }
             next += step
         }
-        // Nothing before the next frame is needed again.
-        let keep = Swift.min(next * hop, end)
+        // Nothing before the next frame is needed again (nothing at all once done).
+        let keep = done ? end : Swift.min(next * hop, end)
         if keep > bufferStart {
             for c in buffer.indices { buffer[c].removeFirst(keep - bufferStart) }
             bufferStart = keep

@@ -14,7 +14,8 @@ public final class StreamingResampler {
     var finished = false
 
     public init(from: Double, to: Double, channelCount: Int, quality: Resampler.Quality = .best) throws {
-        guard to > 0, to.isFinite, from > 0, from.isFinite else { throw RestoreError.invalidArgument("invalid sample rates \(from) → \(to) Hz") }
+        guard to > 0, to.isFinite else { throw RestoreError.invalidArgument("invalid target sample rate \(to)") }
+        guard from > 0, from.isFinite else { throw RestoreError.invalidArgument("invalid source sample rate \(from)") }
         ratio = to / from
         guard ratio >= 1.0 / 256, ratio <= 256 else {
             throw RestoreError.invalidArgument("cannot resample \(from) Hz to \(to) Hz: ratio outside 1/256…256")
@@ -45,7 +46,20 @@ public final class StreamingResampler {
     /// The rest of the output, after the last block.
     public func finish() throws -> AudioBuffer {
         precondition(!finished)
-        var tail = try convert([], frames: 0, last: true)
+        return try trimmed(convert([], frames: 0, last: true))
+    }
+
+    /// A whole signal in one call (no block before it): `Resampler.resample`.
+    func whole(_ buffer: AudioBuffer) throws -> AudioBuffer {
+        precondition(!finished && consumed == 0 && buffer.channelCount == channelCount)
+        consumed = buffer.frameCount
+        return try trimmed(convert(buffer.interleaved(), frames: buffer.frameCount, last: true))
+    }
+
+    /// The last output, cut or padded with silence so the total is round(frames · to / from)
+    /// (the converter may stop a few frames short, or give one more).
+    func trimmed(_ last: AudioBuffer) -> AudioBuffer {
+        var tail = last
         finished = true
         let target = Resampler.outputLength(frames: consumed, from: from, to: to)
         let have = produced

@@ -29,6 +29,13 @@ final class BandwidthEstimatorTests: XCTestCase {
             let est = BandwidthEstimator.estimate(spectrum: acc.finish(), rate: rate)
             XCTAssertEqual(est.cutoff, whole.cutoff, accuracy: total > 0 ? 1e-9 : 0.02 * whole.cutoff, "declared frames \(total)")
         }
+        // Once its frames are taken it holds no more audio, length known or not.
+        for total in [y.count, 0] {
+            var acc = LongTermSpectrum(nFFT: 4096, channels: 1, totalFrames: total, maxFrames: 5)
+            for k in 0..<10 { acc.add(AudioBuffer(sampleRate: rate, mono: Array(y[(k * y.count / 10)..<((k + 1) * y.count / 10)]))) }
+            XCTAssertEqual(acc.count, 5, "declared frames \(total)")
+            XCTAssertEqual(acc.buffer[0].count, 0, "declared frames \(total)")
+        }
     }
 
     func testQuantisedSixteenBitInputStillFindsTheEdge() {
