@@ -23,9 +23,10 @@ let package = Package(
         .systemLibrary(name: "CSampleRate", path: "Sources/CSampleRate"),
         .systemLibrary(name: "CFFTW3", path: "Sources/CFFTW3"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
         .target(
             name: "RestoreCore",
-            dependencies: ["COpenBLAS", "CSndFile", "CSampleRate", "CFFTW3", "CZlib"],
+            dependencies: ["COpenBLAS", "CSndFile", "CSampleRate", "CFFTW3", "CZlib", "CCrypto"],
             // Numeric code is unusable unoptimised; tests run debug builds.
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),

@@ -169,16 +169,19 @@ public struct LinearProbe: Sendable {
 
     // MARK: - files
 
-    public func save(to path: String, metadata extra: [String: String] = [:]) throws {
+    /// Writes the probe through the output guard: never over `inputs`, never over an existing
+    /// file unless `overwrite`.
+    public func save(to path: String, inputs: [String] = [], overwrite: Bool = false, metadata extra: [String: String] = [:]) throws {
         let k = classes.count, d = dimension
         var meta = extra
         meta["format"] = "restore.probe"
         meta["kind"] = kind.rawValue
         meta["classes"] = String(decoding: try JSONEncoder().encode(classes), as: UTF8.self)
-        try SafeTensorsWriter.write([
+        let data = try SafeTensorsWriter.encode([
             "bn.running_mean": Tensor(shape: [d], data: mean), "bn.running_var": Tensor(shape: [d], data: variance),
             "linear.weight": Tensor(shape: [k, d], data: weight), "linear.bias": Tensor(shape: [k], data: bias),
-        ], to: path, metadata: meta)
+        ], metadata: meta)
+        try OutputGuard.write(data, to: path, inputs: inputs, overwrite: overwrite)
     }
 
     public static func load(_ path: String) throws -> LinearProbe {

@@ -42,6 +42,16 @@ public final class AudioFileReader {
             sf_close(h)
             throw RestoreError.unreadable(path: path, reason: "header declares \(sfinfo.channels) channels at \(sfinfo.samplerate) Hz")
         }
+        // Limits: a damaged or hostile header must not make analysis buffers (sized by the
+        // rate) or per-channel work (sized by the channel count) explode.
+        guard AudioLimits.sampleRates.contains(Int(sfinfo.samplerate)) else {
+            sf_close(h)
+            throw RestoreError.unreadable(path: path, reason: "sample rate \(sfinfo.samplerate) Hz is outside the supported \(AudioLimits.sampleRates.lowerBound)…\(AudioLimits.sampleRates.upperBound) Hz")
+        }
+        guard Int(sfinfo.channels) <= AudioLimits.maximumChannels else {
+            sf_close(h)
+            throw RestoreError.unreadable(path: path, reason: "\(sfinfo.channels) channels; at most \(AudioLimits.maximumChannels) are supported")
+        }
         handle = h
         // Float data written by other tools may exceed ±1; never wrap when converting.
         sf_command(h, Int32(SFC_SET_CLIPPING), nil, Int32(SF_FALSE))
@@ -85,12 +95,19 @@ public enum AudioFile {
     public static func read(_ path: String) throws -> (AudioBuffer, AudioFileInfo) {
         let reader = try AudioFileReader(path: path)
         let c = reader.info.channelCount
+        let limit = AudioLimits.wholeFileSamples / c
         var chans = [[Float]](repeating: [], count: c)
-        if reader.info.declaredFrames > 0 && reader.info.declaredFrames < Int(Int32.max) {
+        // Reserve only what a sane header promises (a header may claim far more than is there).
+        if reader.info.declaredFrames > 0 && reader.info.declaredFrames <= limit {
             for k in 0..<c { chans[k].reserveCapacity(reader.info.declaredFrames) }
         }
         while let block = try reader.read(maxFrames: 65536) {
             for k in 0..<c { chans[k].append(contentsOf: block.channels[k]) }
+            if chans[0].count > limit {
+                throw RestoreError.unreadable(path: path, reason: String(
+                    format: "longer than this command reads at once (%.1f h of %d channels); bwe, fill-gap, embed and info stream any length",
+                    Double(limit) / reader.info.sampleRate / 3600, c))
+            }
         }
         guard !chans[0].isEmpty else { throw RestoreError.emptyAudio(path: path) }
         let buffer = AudioBuffer(sampleRate: reader.info.sampleRate, channels: chans)
@@ -99,4 +116,14 @@ public enum AudioFile {
         }
         return (buffer, reader.info)
     }
+}
+
+/// What the readers accept: beyond these a file is refused with a clear message instead of
+/// growing memory without bound.
+public enum AudioLimits {
+    /// 1 kHz (below it nothing of the engine's band exists) to 768 kHz (the highest rate in use).
+    public static let sampleRates = 1000...768_000
+    public static let maximumChannels = 64
+    /// Samples (all channels) a whole-file reader holds: 2^30 floats = 4 GiB.
+    public static let wholeFileSamples = 1 << 30
 }

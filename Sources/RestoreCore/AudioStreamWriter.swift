@@ -14,23 +14,20 @@ public final class AudioStreamWriter: AudioSink {
     public let sampleRate: Double
     public let channelCount: Int
     let temp: String
+    let overwrite: Bool
     private var handle: OpaquePointer?
     public private(set) var framesWritten = 0
 
     public init(path: String, sampleRate: Double, channelCount: Int, options: AudioWriteOptions) throws {
         let url = URL(fileURLWithPath: path)
         let fm = FileManager.default
-        var isDir: ObjCBool = false
-        let exists = fm.fileExists(atPath: path, isDirectory: &isDir)
-        if exists && isDir.boolValue { throw RestoreError.isDirectory(path: path) }
-        if exists, options.protectedPaths.contains(where: { AudioWriter.samePath($0, path) }) {
-            throw RestoreError.wouldOverwriteInput(path: path)
-        }
-        if exists && !options.overwrite { throw RestoreError.outputExists(path: path) }
+        try OutputGuard.check(path, inputs: options.protectedPaths, overwrite: options.overwrite)
         let folder = url.deletingLastPathComponent().path
+        var isDir: ObjCBool = false
         guard fm.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
             throw RestoreError.writeFailed(path: path, reason: "folder \(folder) does not exist")
         }
+        OutputGuard.removeStaleTemporaries(in: folder)
         let format = try AudioWriter.sndfileFormat(for: path, options: options)
         var sfinfo = SF_INFO()
         sfinfo.samplerate = Int32(sampleRate.rounded())
@@ -41,7 +38,7 @@ public final class AudioStreamWriter: AudioSink {
                 path: path, reason: "\(channelCount) channels at \(sfinfo.samplerate) Hz in \(AudioFormat(sndfileFormat: format).container)")
         }
         // Hidden temporary name in the target folder, so the rename is atomic.
-        temp = folder + "/.restore-\(UUID().uuidString.prefix(8))-" + url.lastPathComponent
+        temp = OutputGuard.temporaryPath(for: path)
         guard let h = sf_open(temp, Int32(SFM_WRITE), &sfinfo) else {
             throw RestoreError.writeFailed(path: path, reason: AudioFileReader.tidy(String(cString: sf_strerror(nil))))
         }
@@ -50,6 +47,7 @@ public final class AudioStreamWriter: AudioSink {
         self.path = path
         self.sampleRate = sampleRate
         self.channelCount = channelCount
+        self.overwrite = options.overwrite
         TemporaryFiles.shared.register(temp)
     }
 
@@ -59,6 +57,11 @@ public final class AudioStreamWriter: AudioSink {
         guard let h = handle else { throw RestoreError.writeFailed(path: path, reason: "writer already closed") }
         precondition(buffer.channelCount == channelCount)
         if buffer.frameCount == 0 { return }
+        // A NaN or infinity would be written as silence or full scale: never a file with one.
+        if let bad = buffer.firstNonFinite() {
+            abandon()
+            throw RestoreError.nonFiniteOutput(path: path, frame: framesWritten + bad.frame, channel: bad.channel)
+        }
         let data = buffer.interleaved()
         let written = data.withUnsafeBufferPointer { sf_writef_float(h, $0.baseAddress, sf_count_t(buffer.frameCount)) }
         guard written == buffer.frameCount else {
@@ -69,18 +72,14 @@ public final class AudioStreamWriter: AudioSink {
         framesWritten += buffer.frameCount
     }
 
-    /// Closes the file and renames it into place.
+    /// Closes the file and moves it into place (never over a file that appeared meanwhile,
+    /// unless `overwrite`).
     public func finish() throws {
         guard let h = handle else { throw RestoreError.writeFailed(path: path, reason: "writer already closed") }
         handle = nil
         sf_close(h)
-        guard rename(temp, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(atPath: temp)
-            TemporaryFiles.shared.unregister(temp)
-            throw RestoreError.writeFailed(path: path, reason: reason)
-        }
-        TemporaryFiles.shared.unregister(temp)
+        defer { TemporaryFiles.shared.unregister(temp) }
+        try OutputGuard.commit(temporary: temp, to: path, overwrite: overwrite)
     }
 
     /// Discards everything written so far.

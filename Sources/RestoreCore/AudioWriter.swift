@@ -76,12 +76,4 @@ public enum AudioWriter {
         try stream.write(buffer)
         try stream.finish()
     }
-
-    /// True when both paths name the same file (same device and inode), or resolve alike.
-    public static func samePath(_ a: String, _ b: String) -> Bool {
-        var sa = stat(), sb = stat()
-        if stat(a, &sa) == 0 && stat(b, &sb) == 0 { return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino }
-        return URL(fileURLWithPath: a).standardizedFileURL.resolvingSymlinksInPath().path
-            == URL(fileURLWithPath: b).standardizedFileURL.resolvingSymlinksInPath().path
-    }
 }

@@ -123,6 +123,13 @@ public struct Embed: RestoreTask {
         take(streamingMel.finish())
         while pending[0].count >= wf { embedWindow(frames: wf) }
         if !pending[0].isEmpty { embedWindow(frames: pending[0].count) }
+        if e.columns.isEmpty {
+            // Shorter than one column (a click, a 100-sample file): one column, padded with
+            // silence, rather than an embedding of nothing.
+            let fpt = model.framesPerToken
+            for b in 0..<melCount { pending[b] += [Float](repeating: -1, count: max(0, fpt - pending[b].count)) }
+            embedWindow(frames: fpt)
+        }
         progress?(1)
         let width = options.rows == .separate ? model.rows * model.transformer.config.width : model.transformer.config.width
         e.clip = chosen.result(options.pool, width: width)
@@ -195,6 +202,7 @@ public struct Embed: RestoreTask {
                           expectedFrames: reader.info.declaredFrames, progress: context.progress)
         }
         let written = try EmbeddingWriter.write(e, to: output, overwrite: context.writeOptions.overwrite,
+                                                inputs: context.writeOptions.protectedPaths,
                                                 metadata: ["input": input.path, "blocks": e.blocks.map(String.init).joined(separator: ","),
                                                            "pool": options.pool.rawValue, "rows": options.rows.rawValue, "features": options.features.rawValue])
         return TaskResult(task: Self.name, input: input.path, outputs: written,
@@ -245,7 +253,14 @@ struct PoolAccumulator {
 public enum EmbeddingWriter {
     public static let extensions = ["npy", "json", "safetensors"]
 
-    public static func write(_ e: Embed.Embedding, to path: String, overwrite: Bool, metadata: [String: String]) throws -> [String] {
+    /// The files `write` creates for `path`: the path itself, and for .npy the columns beside it.
+    public static func paths(for path: String) -> [String] {
+        (path as NSString).pathExtension.lowercased() == "npy"
+            ? [path, (path as NSString).deletingPathExtension + ".columns.npy"] : [path]
+    }
+
+    public static func write(_ e: Embed.Embedding, to path: String, overwrite: Bool, inputs: [String] = [],
+                             metadata: [String: String]) throws -> [String] {
         let ext = (path as NSString).pathExtension.lowercased()
         var files: [(String, Data)] = []
         let w = e.clip.count, cw = e.columns.first?.count ?? 0
@@ -254,8 +269,7 @@ public enum EmbeddingWriter {
             files.append((path, NumpyArray(shape: [w], values: e.clip).encoded()))
             var m: [Float] = []
             for (t, col) in zip(e.times, e.columns) { m.append(Float(t)); m += col }
-            let side = (path as NSString).deletingPathExtension + ".columns.npy"
-            files.append((side, NumpyArray(shape: [e.columns.count, cw + 1], values: m).encoded()))
+            files.append((paths(for: path)[1], NumpyArray(shape: [e.columns.count, cw + 1], values: m).encoded()))
         case "json":
             struct Doc: Encodable { var clip: [Float]; var times: [Double]; var columns: [[Float]]; var metadata: [String: String] }
             let enc = JSONEncoder()
@@ -271,11 +285,8 @@ public enum EmbeddingWriter {
         default:
             throw RestoreError.unsupportedOutputFormat(path: path, reason: "extension '.\(ext)'; embeddings are written as .npy, .json or .safetensors")
         }
-        for (p, _) in files where FileManager.default.fileExists(atPath: p) && !overwrite { throw RestoreError.outputExists(path: p) }
-        for (p, d) in files {
-            do { try d.write(to: URL(fileURLWithPath: p), options: .atomic) }
-            catch { throw RestoreError.writeFailed(path: p, reason: error.localizedDescription) }
-        }
+        try OutputGuard.checkAll(files.map(\.0), inputs: inputs, overwrite: overwrite)
+        for (p, d) in files { try OutputGuard.write(d, to: p, inputs: inputs, overwrite: overwrite) }
         return files.map(\.0)
     }
 }

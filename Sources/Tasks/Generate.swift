@@ -25,7 +25,7 @@ public struct Generate: RestoreTask {
 
         public func validate() throws {
             guard duration.seconds > 0, duration.seconds <= 600 else {
-                throw RestoreError.invalidArgument("generate: --duration must be between 0 and 600 s")
+                throw RestoreError.invalidArgument("generate: --duration must be greater than 0 and at most 600 s")
             }
             guard count >= 1, count <= 1000 else { throw RestoreError.invalidArgument("generate: --count must be between 1 and 1000") }
             if let prompt, prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {

@@ -35,6 +35,9 @@ public struct Preset: Sendable {
 
     public static func load(path: String) throws -> Preset {
         guard FileManager.default.fileExists(atPath: path) else { throw RestoreError.fileNotFound(path: path) }
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > PresetLimits.maximumBytes {
+            throw RestoreError.invalidData(path: path, reason: "is \(size) bytes; presets are at most \(PresetLimits.maximumBytes / 1024) KB")
+        }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw RestoreError.unreadable(path: path, reason: "not UTF-8 text")
         }
@@ -45,6 +48,7 @@ public struct Preset: Sendable {
         func fail(_ line: Int?, _ message: String) -> RestoreError {
             .invalidData(path: line.map { "\(path):\($0)" } ?? path, reason: message)
         }
+        do { try PresetLimits.check(text) } catch let v as PresetLimits.Violation { throw fail(v.line, v.message) }
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch let e as YamlError {
             // libyaml says "L:C: error: parser: …"; keep the line, drop the rest of the prefix.

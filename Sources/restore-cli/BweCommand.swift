@@ -26,7 +26,7 @@ struct Bwe: ParsableCommand {
     )
 
     @Argument(help: "Audio files.") var inputs: [String]
-    @Option(help: "Cutoff frequency in Hz, or auto.") var cutoff: String = "auto"
+    @Option(parsing: .unconditional, help: "Cutoff frequency in Hz, or auto.") var cutoff: String = "auto"
     @Flag(inversion: .prefixedNo, help: "Keep the input's own band below the cutoff.") var lfr = true
     @Flag(help: "Process stereo as mid and side instead of left and right.") var midSide = false
     @OptionGroup var output: OutputOptions

@@ -43,7 +43,7 @@ extension SampleEncoding: ExpressibleByArgument {}
 
 /// Threads and model location; shared by every command that runs the engine.
 struct EngineOptions: ParsableArguments {
-    @Option(help: "Threads for the engine and BLAS (default: all cores).")
+    @Option(parsing: .unconditional, help: "Threads for the engine and BLAS (default: all cores).")
     var threads: Int?
 
     @Option(help: "Vocoder weights (default: Models/pretrained/hifigan-universal.safetensors).")

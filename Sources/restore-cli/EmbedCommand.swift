@@ -27,7 +27,7 @@ struct EmbedCommand: ParsableCommand {
 
     @Argument(help: "Audio files.") var inputs: [String] = []
     @Option(help: "Embed this text with MiniLM instead (384 values; JSON on stdout, or -o FILE.npy/.json).") var text: String?
-    @Option(help: "Transformer blocks to average: an index (negative from the last), a list 4,5, or all.") var layer: String = "-2,-1"
+    @Option(parsing: .unconditional, help: "Transformer blocks to average: an index (negative from the last), a list 4,5, or all.") var layer: String = "-2,-1"
     @Option(help: "Pooling over time: mean, max, mean+max or mean+std.") var pool: Embed.Pool = .meanstd
     @Option(help: "A column's rows (frequency bands): separate (side by side) or average.") var rows: Embed.Rows = .separate
     @Option(help: "engine (the transformer's states) or mfcc (20 MFCCs + deltas, mean and std: the baseline).")
@@ -66,15 +66,14 @@ extension EmbedCommand {
             print(try CLIOutput.json(["text": .string(text), "embedding": .array(v.map { .number(Double($0)) })] as [String: JSONValue]))
             return
         }
-        if FileManager.default.fileExists(atPath: path) && !output.overwrite { throw RestoreError.outputExists(path: path) }
+        try OutputGuard.check(path, inputs: [], overwrite: output.overwrite)
         let data: Data
         switch (path as NSString).pathExtension.lowercased() {
         case "npy": data = NumpyArray(shape: [v.count], values: v).encoded()
         case "json": data = Data(try CLIOutput.json(["text": .string(text), "embedding": .array(v.map { .number(Double($0)) })] as [String: JSONValue]).utf8)
         default: throw RestoreError.unsupportedOutputFormat(path: path, reason: "text embeddings are written as .npy or .json")
         }
-        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) }
-        catch { throw RestoreError.writeFailed(path: path, reason: error.localizedDescription) }
+        try OutputGuard.write(data, to: path, overwrite: output.overwrite)
         print("\(path): \(v.count)-d MiniLM embedding of \(text.debugDescription)")
     }
 }

@@ -21,8 +21,8 @@ struct GenerateCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Length of each sound: 5s, 1:30.") var duration: String = "5s"
-    @Option(help: "How many sounds (seeds seed, seed+1, …).") var count: Int = 1
+    @Option(parsing: .unconditional, help: "Length of each sound: 5s, 1:30.") var duration: String = "5s"
+    @Option(parsing: .unconditional, help: "How many sounds (seeds seed, seed+1, …).") var count: Int = 1
     @Option(help: "Text prompt (MiniLM, classifier-free guidance).") var prompt: String?
     @OptionGroup var output: OutputOptions
     @OptionGroup var sampling: SamplingOptions
@@ -36,11 +36,11 @@ struct GenerateCommand: ParsableCommand {
         o.prompt = prompt
         let task = try Generate(options: o)
         // Named after the seed, in the current folder unless -o says otherwise.
-        let name = "generate-\(sampling.seed).wav"
+        let name = "generate-\(sampling.settings.seed).wav"
         var out = output
         if out.output == nil { out.output = name } else if let o = out.output, o.hasSuffix("/") || FileManager.default.isDirectory(o) {
             out.output = (o as NSString).appendingPathComponent(name)
         }
-        try TaskCommand.run(task, inputs: [name], suffix: "", output: out, engine: engine, sampling: sampling, display: display)
+        try TaskCommand.run(task, inputs: [name], suffix: "", readsInputs: false, output: out, engine: engine, sampling: sampling, display: display)
     }
 }

@@ -48,25 +48,43 @@ struct ProbeCommand: ParsableCommand {
         @OptionGroup var inputs: Inputs
         @Option(help: "Labels (.csv or .jsonl).") var labels: String
         @Option(name: [.short, .long], help: "Probe file to write (.safetensors).") var output: String
-        @Option(help: "Random seed (initialisation, shuffling, dropout, split).") var seed: UInt64 = 0
-        @Option(help: "Adam learning rate.") var learningRate: Float = 1e-3
-        @Option(help: "Most epochs.") var epochs = 300
-        @Option(help: "Epochs without a better validation loss before stopping.") var patience = 20
-        @Option(help: "Validation fraction when the labels have no validation split.") var validation = 0.2
+        @Option(parsing: .unconditional, help: "Random seed (initialisation, shuffling, dropout, split).") var seed: String = "0"
+        @Option(parsing: .unconditional, help: "Adam learning rate.") var learningRate: Float = 1e-3
+        @Option(parsing: .unconditional, help: "Most epochs.") var epochs = 300
+        @Option(parsing: .unconditional, help: "Epochs without a better validation loss before stopping.") var patience = 20
+        @Option(parsing: .unconditional, help: "Validation fraction when the labels have no validation split.") var validation = 0.2
         @Flag(help: "Replace an existing probe file.") var overwrite = false
         @Flag(help: "Print a JSON report.") var json = false
 
+        func validate() throws {
+            _ = try SeedArgument.parse(seed)
+            guard (1...100_000).contains(epochs) else { throw ValidationError("--epochs must be between 1 and 100000") }
+            guard (1...100_000).contains(patience) else { throw ValidationError("--patience must be between 1 and 100000") }
+            guard validation > 0, validation < 1 else { throw ValidationError("--validation must be a fraction between 0 and 1 (exclusive)") }
+            guard learningRate > 0, learningRate <= 10 else { throw ValidationError("--learning-rate must be greater than 0 and at most 10") }
+        }
+
+        /// The files this command reads: the probe must never be written over one of them.
+        var readFiles: [String] {
+            var files = [labels, inputs.embeddings]
+            if let names = try? FileManager.default.contentsOfDirectory(atPath: inputs.embeddings) {
+                files += names.map { (inputs.embeddings as NSString).appendingPathComponent($0) }
+            }
+            return files
+        }
+
         func run() throws {
-            if FileManager.default.fileExists(atPath: output) && !overwrite { throw RestoreError.outputExists(path: output) }
+            try OutputGuard.check(output, inputs: readFiles, overwrite: overwrite)
             let ds = try ProbeCommand.load(inputs, labels: labels)
             let all = Array(ds.names.indices)
             var train = all.filter { ds.splits[$0] == "train" || ds.splits[$0] == "" }
             var val = all.filter { ds.splits[$0] == "validation" }
+            let seed = try SeedArgument.parse(self.seed)
             if val.isEmpty { (train, val) = LinearProbe.split(train, validationFraction: validation, seed: seed) }
             var s = LinearProbe.Settings()
             s.seed = seed; s.learningRate = learningRate; s.maxEpochs = epochs; s.patience = patience
             let (probe, log) = try LinearProbe.train(ds, train: train, validation: val, settings: s)
-            try probe.save(to: output, metadata: ["embeddings": inputs.embeddings, "tensor": inputs.tensor, "seed": String(seed)])
+            try probe.save(to: output, inputs: readFiles, overwrite: overwrite, metadata: ["embeddings": inputs.embeddings, "tensor": inputs.tensor, "seed": String(seed)])
             struct Report: Encodable { var output: String; var kind: String; var classes: Int; var dimension: Int; var train: Int; var validation: Int; var epochs: Int; var bestEpoch: Int; var validationLoss: Double }
             let r = Report(output: output, kind: ds.kind.rawValue, classes: ds.classes.count, dimension: probe.dimension, train: log.trainCount,
                            validation: log.validationCount, epochs: log.epochs, bestEpoch: log.bestEpoch, validationLoss: log.bestValidationLoss)
@@ -104,7 +122,11 @@ struct ProbeCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Top tags per file, as JSON.")
         @Argument(help: "Probe file.") var probe: String
         @OptionGroup var inputs: Inputs
-        @Option(help: "Tags per file.") var top = 3
+        @Option(parsing: .unconditional, help: "Tags per file.") var top = 3
+
+        func validate() throws {
+            guard (1...10_000).contains(top) else { throw ValidationError("--top must be between 1 and 10000") }
+        }
 
         func run() throws {
             let p = try LinearProbe.load(probe)

@@ -7,7 +7,8 @@ import Tasks
 enum SpectrogramPlotter {
     static func plot(task: String, input: String, output: String?, result: TaskResult, to path: String, overwrite: Bool) throws {
         guard path.lowercased().hasSuffix(".png") else { throw RestoreError.unsupportedOutputFormat(path: path, reason: "plots are .png") }
-        if FileManager.default.fileExists(atPath: path) && !overwrite { throw RestoreError.outputExists(path: path) }
+        let inputs = input.isEmpty ? [] : [input]
+        try OutputGuard.check(path, inputs: inputs, overwrite: overwrite)
         let fe = MelFrontEnd()
         func mel(_ p: String) throws -> MelSpectrogram {
             let (b, _) = try AudioFile.read(p)
@@ -24,7 +25,6 @@ enum SpectrogramPlotter {
             }
         }
         let data = try SpectrogramImage.render(panels: panels, regions: regions).pngData()
-        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) }
-        catch { throw RestoreError.writeFailed(path: path, reason: error.localizedDescription) }
+        try OutputGuard.write(data, to: path, inputs: inputs + (output.map { [$0] } ?? []), overwrite: overwrite)
     }
 }

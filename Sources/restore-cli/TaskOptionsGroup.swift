@@ -5,21 +5,32 @@ import Tasks
 
 /// Flags every engine task shares: sampling, model, report and display.
 struct SamplingOptions: ParsableArguments {
-    @Option(help: "Random seed; the same seed gives the same result.") var seed: UInt64 = 0
-    @Option(help: "MaskGIT decoding iterations.") var iterations: Int = 16
-    @Option(help: "Gumbel temperature of the re-masking noise.") var temperature: Float = 1.5
-    @Option(help: "Classifier-free guidance at the last iteration (ramped from 0).") var guidance: Float = 3.0
+    // Numbers parse unconditionally, so that "-1" is a value that the range check rejects
+    // with its own message, not a missing value followed by an unknown flag.
+    @Option(parsing: .unconditional, help: "Random seed; the same seed gives the same result.") var seed: String = "0"
+    @Option(parsing: .unconditional, help: "MaskGIT decoding iterations.") var iterations: Int = 16
+    @Option(parsing: .unconditional, help: "Gumbel temperature of the re-masking noise.") var temperature: Float = 1.5
+    @Option(parsing: .unconditional, help: "Classifier-free guidance at the last iteration (ramped from 0).") var guidance: Float = 3.0
     @Option(help: "Model folder with tokenizer.safetensors and transformer.safetensors (default: Models/default).")
     var model: String?
 
     func validate() throws {
+        _ = try SeedArgument.parse(seed)
         guard (1...256).contains(iterations) else { throw ValidationError("--iterations must be between 1 and 256") }
         guard temperature >= 0, temperature <= 100 else { throw ValidationError("--temperature must be between 0 and 100") }
         guard guidance >= 0, guidance <= 100 else { throw ValidationError("--guidance must be between 0 and 100") }
     }
 
     var settings: SamplingSettings {
-        SamplingSettings(iterations: iterations, guidance: guidance, temperature: temperature, seed: seed)
+        SamplingSettings(iterations: iterations, guidance: guidance, temperature: temperature, seed: (try? SeedArgument.parse(seed)) ?? 0)
+    }
+}
+
+/// `--seed`: any whole number from 0 to 2^64 − 1; anything else gets one clear message.
+enum SeedArgument {
+    static func parse(_ text: String, flag: String = "--seed") throws -> UInt64 {
+        if let v = UInt64(text.trimmingCharacters(in: .whitespaces)) { return v }
+        throw ValidationError("\(flag) must be a whole number between 0 and \(UInt64.max) (got '\(text)')")
     }
 }
 
@@ -33,19 +44,27 @@ struct DisplayOptions: ParsableArguments {
 /// Runs one task over the inputs the way every task command does: output naming, progress,
 /// reports, and one failing file not stopping the others (exit code 1 at the end).
 enum TaskCommand {
-    static func run(_ task: any RestoreTask, inputs: [String], suffix: String, extension ext: String? = nil,
+    /// `readsInputs` is false for tasks whose "input" is only a name (generate).
+    static func run(_ task: any RestoreTask, inputs: [String], suffix: String, extension ext: String? = nil, readsInputs: Bool = true,
                     output: OutputOptions, engine: EngineOptions, sampling: SamplingOptions, display: DisplayOptions) throws {
         engine.apply()
         if display.plot != nil && inputs.count != 1 { throw ValidationError("--plot needs exactly one input") }
+        let protected = readsInputs ? inputs : []
+        // Every file this call will write, found before any work: none may be an input and no
+        // two may be the same file (two inputs named alike into one folder). Existing files are
+        // refused per input as they come, so one of them does not stop the others.
+        let targets = try inputs.map { try output.path(for: $0, suffix: suffix, inputCount: inputs.count, extension: ext) }
+        var planned = targets.flatMap { ext == nil ? [$0] : EmbeddingWriter.paths(for: $0) }
+        if let plot = display.plot { planned.append(plot) }
+        try OutputGuard.checkAll(planned, inputs: protected, overwrite: true)
         let loader = ModelCache(directory: sampling.model, vocoder: engine.vocoder)
         var failed = 0
-        for input in inputs {
+        for (input, target) in zip(inputs, targets) {
             do {
-                let target = try output.path(for: input, suffix: suffix, inputCount: inputs.count, extension: ext)
                 let format = (try? AudioFileReader(path: input))?.info.format
                 let bar = ProgressBar(label: (input as NSString).lastPathComponent, enabled: !display.quiet)
                 let context = TaskContext(sampling: sampling.settings, outputPath: target,
-                                          writeOptions: output.writeOptions(source: format, inputs: inputs),
+                                          writeOptions: output.writeOptions(source: format, inputs: protected),
                                           progress: { bar.update($0) }, loadModel: loader.load)
                 let t0 = Date()
                 let result = try task.run(input: TaskInput(path: input), context: context)

@@ -31,19 +31,21 @@ struct Tokenize: ParsableCommand {
 
     func run() throws {
         engine.apply()
-        let tok = try SpectrogramTokenizer(path: ModelLocator.tokenizer(explicit: tokenizer))
-        let voc = try HiFiGAN(path: ModelLocator.vocoder(explicit: engine.vocoder))
-        let (buffer, info) = try AudioFile.read(input)
+        let tokPath = try ModelLocator.tokenizer(explicit: tokenizer), vocPath = try ModelLocator.vocoder(explicit: engine.vocoder)
+        try ModelVerification.verify(files: [tokPath, vocPath], manifestFolder: (tokPath as NSString).deletingLastPathComponent)
+        let tok = try SpectrogramTokenizer(path: tokPath)
+        let voc = try HiFiGAN(path: vocPath)
         let target = try output.path(for: input, suffix: "tokenize", inputCount: 1)
+        // Every output checked before any work: never the input, never one file twice.
+        try OutputGuard.checkAll([target] + (tokens.map { [$0] } ?? []), inputs: [input], overwrite: output.overwrite)
+        let (buffer, info) = try AudioFile.read(input)
         let result = try TokenRoundTrip(tokenizer: tok, vocoder: voc).run(buffer)
         try AudioWriter.write(result.audio, to: target, options: output.writeOptions(source: info.format, inputs: [input]))
         let g = result.grids[0]
         if let tokens {
             let values = result.grids.flatMap { $0.ids.map(Float.init) }
             let data = NumpyArray(shape: [result.grids.count, g.rows, g.columns], values: values).encoded()
-            if FileManager.default.fileExists(atPath: tokens) && !output.overwrite { throw RestoreError.outputExists(path: tokens) }
-            do { try data.write(to: URL(fileURLWithPath: tokens), options: .atomic) }
-            catch { throw RestoreError.writeFailed(path: tokens, reason: error.localizedDescription) }
+            try OutputGuard.write(data, to: tokens, inputs: [input, target], overwrite: output.overwrite)
         }
         let report = Report(input: input, output: target, melL1: result.melL1, rows: g.rows, columns: g.columns,
                             distinctTokens: Set(result.grids.flatMap(\.ids)).count)

@@ -9,6 +9,9 @@ struct CLIResult {
 }
 
 enum CLI {
+    /// The checkout these tests belong to.
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
     static let binary: URL = {
         // xctest runs from the products folder that also holds `restore`.
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("restore")

@@ -32,7 +32,7 @@ final class TaskCommandTests: XCTestCase {
         try expectError(["fill-gap", "--gaps", "2-1", wav], "gap '2-1': the end must come after the start, both ≥ 0")
         try expectError(["fill-gap", "--at", "5s", "--length", "0.1s", wav], "restore: error: \(wav): gap at 5.000 s starts after the end (1.000 s)")
         try expectError(["fill-gap", "--at", "0.5s", wav], "restore: error: \(wav): no dropout (digital silence) at 0.5s; give --length to fill a stretch that is not silent")
-        try expectError(["generate", "--duration", "0"], "generate: --duration must be between 0 and 600 s")
+        try expectError(["generate", "--duration", "0"], "generate: --duration must be greater than 0 and at most 600 s")
         try expectError(["generate", "--prompt", ""], "generate: --prompt is empty; leave it out for unconditional generation")
         try expectError(["embed", "--text", "rain", wav], "--text embeds text; give no audio files with it")
         try expectError(["embed"], "give audio files to embed, or --text TEXT")

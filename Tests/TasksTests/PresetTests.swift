@@ -84,3 +84,44 @@ final class PresetTests: XCTestCase {
                        "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 }
+
+/// Limits checked before the YAML parser runs: anchors and aliases, nesting and size.
+final class PresetLimitTests: XCTestCase {
+    func expect(_ yaml: String, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try Preset.parse(yaml, path: "p.yaml"), file: file, line: line) { e in
+            XCTAssertEqual("\(e)", message, file: file, line: line)
+        }
+    }
+
+    func testAnAliasBombIsRefusedBeforeExpansion() {
+        var yaml = "name: bomb\na0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+        for i in 1..<12 { yaml += "a\(i): &a\(i) [*a\(i - 1), *a\(i - 1), *a\(i - 1), *a\(i - 1), *a\(i - 1), *a\(i - 1), *a\(i - 1), *a\(i - 1), *a\(i - 1)]\n" }
+        yaml += "steps:\n  - task: bwe\n    cutoff: *a11\n"
+        expect(yaml, "p.yaml:2: uses a YAML anchor ('&…'); presets do not allow anchors or aliases")
+        expect("name: x\nsteps:\n  - task: bwe\n    cutoff: *big\n", "p.yaml:4: uses a YAML alias ('*…'); presets do not allow anchors or aliases")
+    }
+
+    func testDeepNestingIsRefusedWithoutRecursing() {
+        expect("name: x\nsteps: " + String(repeating: "[", count: 100_000) + "\n", "p.yaml:2: nests deeper than 32 levels")
+        expect("name: x\nsteps:\n" + String(repeating: "- ", count: 50_000) + "x\n", "p.yaml:3: nests deeper than 32 levels")
+        var indented = "name: x\nsteps:\n"
+        for i in 0..<40 { indented += String(repeating: " ", count: i + 1) + "- k\(i):\n" }
+        expect(indented, "p.yaml:33: nests deeper than 32 levels")
+    }
+
+    func testSizeLimit() {
+        expect("name: x\ndescription: " + String(repeating: "a", count: 300_000) + "\nsteps: []\n", "p.yaml:1: is 300032 bytes; presets are at most 256 KB")
+    }
+
+    /// Quotes, comments and '*' inside words are not aliases.
+    func testOrdinaryTextPasses() throws {
+        let p = try Preset.parse("""
+        name: "a*b & c" # comment with *star and &amp
+        description: 'it''s [not] {nested}'
+        steps:
+          - task: bwe
+            cutoff: 4000
+        """, path: "p.yaml")
+        XCTAssertEqual(p.name, "a*b & c")
+    }
+}

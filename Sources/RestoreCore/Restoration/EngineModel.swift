@@ -31,9 +31,12 @@ public struct EngineModel: Sendable {
     /// Loads the model folder (`nil`: the shipped default) and the vocoder.
     public static func load(modelDirectory: String? = nil, vocoder: String? = nil) throws -> EngineModel {
         let files = try ModelLocator.modelFiles(directory: modelDirectory)
+        let vocoderPath = try ModelLocator.vocoder(explicit: vocoder)
+        try ModelVerification.verify(files: [files.tokenizer, files.transformer, vocoderPath],
+                                     manifestFolder: (files.tokenizer as NSString).deletingLastPathComponent)
         return try EngineModel(tokenizer: SpectrogramTokenizer(path: files.tokenizer),
                                transformer: MaskedTransformer(path: files.transformer),
-                               vocoder: HiFiGAN(path: ModelLocator.vocoder(explicit: vocoder)))
+                               vocoder: HiFiGAN(path: vocoderPath))
     }
 
     public var sampleRate: Double { frontEnd.config.sampleRate }

@@ -186,7 +186,28 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 for i in 0..<count { o[i] = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) }
             }
         }
+        // A NaN or infinity in a weight poisons every output it touches: refuse the file.
+        if let bad = SafeTensorsFile.firstNonFinite(out) {
+            throw SafeTensorsError(file: path, tensor: name, problem: "holds a NaN or infinite value (element \(bad))")
+        }
         return Tensor(shape: e.shape, data: out)
+    }
+
+    /// Index of the first NaN or ±inf, by chunk sums first (a chunk with one sums to non-finite).
+    static func firstNonFinite(_ x: [Float]) -> Int? {
+        x.withUnsafeBufferPointer { p in
+            var start = 0
+            while start < p.count {
+                let end = Swift.min(p.count, start + 4096)
+                var sum: Float = 0
+                for i in start..<end { sum += p[i] * 0 }
+                if !sum.isFinite || sum != 0 {
+                    for i in start..<end where !p[i].isFinite { return i }
+                }
+                start = end
+            }
+            return nil
+        }
     }
 
     /// The tensor, checked against the shape the model's config implies.
