@@ -1,5 +1,11 @@
 """DSP baselines every restoration report shows beside the model (DESIGN §4)."""
+import pathlib
+import sys
+
 import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "training"))
+from restore_train import sbr as _sbr  # noqa: E402
 
 
 def stft(x, n_fft=1024, hop=256):
@@ -23,27 +29,9 @@ def istft(spec, w, length, hop=256):
 
 
 def spectral_band_replication(x, sr, cutoff):
-    """Blind SBR (HE-AAC style without side information): the octave below the cutoff is
-    transposed up in patches to fill the missing band; each patch's level follows the
-    spectral tilt measured between the two octaves below the cutoff. Phases come from the
-    copied bins; the input's own band is untouched."""
-    spec, w = stft(np.asarray(x, dtype=np.float64))
-    n_fft = 2 * (spec.shape[1] - 1)
-    kc = int(round(cutoff * n_fft / sr))
-    width = kc // 2
-    p = np.abs(spec) ** 2
-    upper = p[:, width:kc].mean() + 1e-20
-    lower = p[:, width // 2:width].mean() + 1e-20
-    tilt = min(1.0, np.sqrt(upper / lower))     # amplitude ratio per half-octave step
-    out = spec.copy()
-    out[:, kc:] = 0
-    k, patch = kc, 1
-    while k < spec.shape[1]:
-        n = min(width, spec.shape[1] - k)
-        out[:, k:k + n] = spec[:, kc - width:kc - width + n] * tilt ** patch
-        k += n
-        patch += 1
-    return istft(out, w, len(x)).astype(np.float32)
+    """The SBR baseline (top octave below the cutoff copied up with slope continuation; the
+    reference implementation the Swift BandReplication is tested against)."""
+    return _sbr.spectral_band_replication(x, sr, cutoff)
 
 
 def burg(x, order):
