@@ -50,13 +50,33 @@ public struct MaskGITSampler {
 
     /// Completes `tokens` (sequence order) where `known` is false. `onIteration(i, stillMasked)`
     /// reports the count left masked after each iteration.
+    ///
+    /// With `prior` (prior-initialised decoding), the unknown positions start from the prior's
+    /// tokens (a DSP estimate) instead of [MASK]: the model scores the prior once, the
+    /// ⌊r0·U⌋ least probable prior tokens are masked (r0 = `initialMaskRatio`), the others are
+    /// kept, and the usual schedule runs from there. r0 = 1 is plain MaskGIT; r0 = 0 keeps
+    /// the prior as it is.
     public func run<N: SamplerNoise>(_ model: MaskedTransformer, tokens: [Int32], known: [Bool], condition: [Float]?,
                                      noise: inout N, threads: Int = ParallelConfig.threads,
+                                     prior: [Int32]? = nil, initialMaskRatio: Float = 1,
                                      onIteration: ((Int, Int) -> Void)? = nil) -> [Int32] {
         precondition(iterations >= 1)
         let n = tokens.count, k = model.config.codebook_size
         var x = tokens
         var unknown = known.map { !$0 }
+        if let prior, initialMaskRatio < 1 {
+            precondition(prior.count == n)
+            let candidates = (0..<n).filter { unknown[$0] }
+            for j in candidates { x[j] = prior[j] }
+            let keepMasked = Int((Float(candidates.count) * max(0, initialMaskRatio)).rounded(.down))
+            // The model's own probability of each prior token, everything visible.
+            var scored = model(tokens: [x], masked: [[Bool](repeating: false, count: n)], conditions: [condition], threads: threads).logits
+            scored.apply { p, _ in Activation.softmaxRows(p, rows: n, cols: k) }
+            let probability = candidates.map { scored.data[$0 * k + Int(x[$0])] }
+            let order = candidates.indices.sorted { probability[$0] < probability[$1] || (probability[$0] == probability[$1] && $0 < $1) }
+            unknown = [Bool](repeating: false, count: n)
+            for i in order.prefix(keepMasked) { unknown[candidates[i]] = true }
+        }
         let u0 = unknown.filter { $0 }.count
         for i in 0..<iterations {
             let stillUnknown = unknown.filter { $0 }.count
@@ -122,7 +142,8 @@ public struct Engine {
 
     /// Fills the positions of `grid` where `known` (row-major) is false. Deterministic for a seed.
     public func complete(grid: TokenGrid, known: [Bool], condition: [Float]?, iterations: Int = 16, guidance: Float = 3.0,
-                         temperature: Float = 1.5, seed: UInt64, threads: Int = ParallelConfig.threads) -> TokenGrid {
+                         temperature: Float = 1.5, seed: UInt64, threads: Int = ParallelConfig.threads,
+                         prior: TokenGrid? = nil, initialMaskRatio: Float = 1) -> TokenGrid {
         let cfg = transformer.config
         precondition(grid.rows == cfg.rows && grid.columns == cfg.columns, "grid \(grid.rows)×\(grid.columns) does not match the model's \(cfg.rows)×\(cfg.columns)")
         precondition(known.count == grid.ids.count)
@@ -130,7 +151,8 @@ public struct Engine {
         let seqKnown = sequence(knownGrid).map { $0 == 1 }
         var noise = SeededNoise(seed: seed)
         let sampler = MaskGITSampler(iterations: iterations, guidance: guidance, temperature: temperature)
-        let out = sampler.run(transformer, tokens: sequence(grid), known: seqKnown, condition: condition, noise: &noise, threads: threads)
+        let out = sampler.run(transformer, tokens: sequence(grid), known: seqKnown, condition: condition, noise: &noise, threads: threads,
+                              prior: prior.map(sequence), initialMaskRatio: initialMaskRatio)
         var result = grid
         for c in 0..<grid.columns { for r in 0..<grid.rows { result[r, c] = out[c * grid.rows + r] } }
         return result

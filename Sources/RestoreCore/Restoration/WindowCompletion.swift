@@ -45,6 +45,8 @@ public struct WindowCompletion {
         public var grid: TokenGrid
         /// Grid positions that were generated (row-major).
         public var generated: Int
+        /// What the level guard corrected (all zero without one).
+        public var levelGuard = LevelGuardReport()
     }
 
     /// `windowFrame` is the first mel frame of the model window inside the slice; frames past
@@ -54,14 +56,20 @@ public struct WindowCompletion {
     /// own context around them, so the samples equal a whole-slice synthesis there); the rest
     /// of the returned audio is silence. Gap filling needs only the audio around its gaps.
     public func run(slice: [Float], windowFrame j0: Int, mask: WindowMask, carried: [Int32?]? = nil,
-                    settings: SamplingSettings, vocodeFrames: Range<Int>? = nil) -> Result {
+                    settings: SamplingSettings, vocodeFrames: Range<Int>? = nil, guide: BandGuide? = nil) -> Result {
         let fe = model.frontEnd, wf = model.windowFrames, rows = model.rows, cols = model.windowColumns
         var mel = fe.normalizedMel(slice)
         let frames = mel.frames
-        var window = [Float](repeating: -1, count: 80 * wf)
-        for b in 0..<80 {
-            for f in 0..<wf where j0 + f >= 0 && j0 + f < frames { window[b * wf + f] = mel.values[b * frames + j0 + f] }
+        /// The model window's part of a slice-long mel (silence past the slice).
+        func windowed(_ m: MelSpectrogram) -> [Float] {
+            var w = [Float](repeating: -1, count: 80 * wf)
+            for b in 0..<80 {
+                for f in 0..<wf where j0 + f >= 0 && j0 + f < min(frames, m.frames) { w[b * wf + f] = m.values[b * m.frames + j0 + f] }
+            }
+            return w
         }
+        let window = windowed(mel)
+        let estimate = guide.map { windowed(fe.normalizedMel($0.estimate)) }
         var grid = model.tokenizer.encode(MelSpectrogram(melCount: 80, frames: wf, values: window))
         precondition(grid.rows == rows && grid.columns == cols && mask.known.count == rows * cols)
         var known = mask.known
@@ -76,11 +84,22 @@ public struct WindowCompletion {
         }
         let unknown = known.filter { !$0 }.count
         if unknown > 0 {
+            let prior = guide.flatMap { g in g.priorTokens ? estimate.map { model.tokenizer.encode(MelSpectrogram(melCount: 80, frames: wf, values: $0)) } : nil }
             grid = Engine(transformer: model.transformer).complete(
                 grid: grid, known: known, condition: settings.condition, iterations: settings.iterations,
-                guidance: settings.guidance, temperature: settings.temperature, seed: settings.seed)
+                guidance: settings.guidance, temperature: settings.temperature, seed: settings.seed,
+                prior: prior, initialMaskRatio: prior == nil ? 1 : guide!.initialMaskRatio)
         }
-        let decoded = model.tokenizer.decode(grid, frames: wf)
+        var decoded = model.tokenizer.decode(grid, frames: wf)
+        var levelGuard = LevelGuardReport()
+        if let guide, let tolerance = guide.toleranceDB, let estimate {
+            // Only rows the engine generated, and only frames inside the audio.
+            let generatedRows = (0..<rows).filter { r in (0..<cols).contains { !known[r * cols + $0] } }
+            let inside = max(0, min(wf, frames - j0))
+            levelGuard = LevelGuard.apply(generated: &decoded.values, expected: estimate, bins: 80, frames: wf, rows: generatedRows,
+                                          binsPerRow: model.binsPerRow, framesPerCell: guide.framesPerCell, toleranceDB: tolerance,
+                                          weight: { b, f in f < inside && f + j0 >= 0 ? mask.generatedWeight(b, f) : 0 })
+        }
         for b in 0..<80 {
             for f in 0..<wf where j0 + f >= 0 && j0 + f < frames {
                 let w = mask.generatedWeight(b, f)
@@ -105,6 +124,6 @@ public struct WindowCompletion {
         }
         if audio.count < slice.count { audio += [Float](repeating: 0, count: slice.count - audio.count) }
         else { audio.removeLast(audio.count - slice.count) }
-        return Result(audio: audio, grid: grid, generated: unknown)
+        return Result(audio: audio, grid: grid, generated: unknown, levelGuard: levelGuard)
     }
 }

@@ -1,0 +1,57 @@
+import Foundation
+import XCTest
+@testable import RestoreCore
+
+/// Prior-initialised decoding and the level guard (the bandwidth-extension guides).
+final class BandGuideTests: XCTestCase {
+    func randomModel() throws -> MaskedTransformer {
+        let cfg = TransformerConfig(codebook_size: 64, rows: 5, columns: 6, width: 16, depth: 2, heads: 2, ffn: 32)
+        var s: UInt64 = 11
+        return try MaskedTransformer(config: cfg) { _, shape in s &+= 1; return Tensor.random(shape, seed: s, scale: 0.3) }
+    }
+
+    func testInitialMaskRatioBetweenPriorAndPlainMaskGIT() throws {
+        let model = try randomModel()
+        let n = model.config.positions
+        let tokens = (0..<n).map { Int32($0 % 64) }
+        let known = (0..<n).map { $0 % 5 < 3 }               // the top two rows of every column unknown
+        let prior = (0..<n).map { Int32(63 - $0 % 64) }
+        let unknown = known.filter { !$0 }.count
+        func run(_ r0: Float, prior p: [Int32]?) -> ([Int32], [Int]) {
+            var noise = SeededNoise(seed: 5)
+            var counts: [Int] = []
+            let out = MaskGITSampler(iterations: 4).run(model, tokens: tokens, known: known, condition: nil, noise: &noise,
+                                                        prior: p, initialMaskRatio: r0) { counts.append($1) }
+            return (out, counts)
+        }
+        // r0 = 0: the prior as it is; known tokens untouched.
+        let (kept, _) = run(0, prior: prior)
+        for j in 0..<n { XCTAssertEqual(kept[j], known[j] ? tokens[j] : prior[j]) }
+        // r0 = 1: plain MaskGIT, whatever the prior.
+        XCTAssertEqual(run(1, prior: prior).0, run(1, prior: nil).0)
+        // r0 = 0.5: exactly half of the unknown tokens are decoded again; the rest keep the prior.
+        let (half, counts) = run(0.5, prior: prior)
+        let fromPrior = (0..<n).filter { !known[$0] && half[$0] == prior[$0] }.count
+        XCTAssertGreaterThanOrEqual(fromPrior, unknown - unknown / 2)
+        XCTAssertEqual(counts.last, 0)
+        for j in 0..<n where known[j] { XCTAssertEqual(half[j], tokens[j]) }
+    }
+
+    /// Cells further than the tolerance from the expected level are moved to its edge;
+    /// cells inside it and bins outside the generated part are untouched.
+    func testLevelGuardClampsCellMeansToTheTolerance() {
+        let bins = 32, frames = 8
+        var generated = [Float](repeating: -0.5, count: bins * frames)     // −55 dB
+        let expected = [Float](repeating: 0, count: bins * frames)        // −30 dB
+        for f in 4..<8 { for b in 16..<32 { generated[b * frames + f] = 0.05 } }  // row 1, 2nd cell: +2.5 dB, inside
+        let report = LevelGuard.apply(generated: &generated, expected: expected, bins: bins, frames: frames, rows: [1],
+                                      binsPerRow: 16, framesPerCell: 4, toleranceDB: 6, weight: { b, _ in b >= 20 ? 1 : 0 })
+        XCTAssertEqual(report.cells, 2)
+        XCTAssertEqual(report.corrected, 1)
+        XCTAssertEqual(report.signedDB, 19, accuracy: 1e-3)                // −25 dB → −6 dB
+        XCTAssertEqual(generated[20 * frames + 0], -0.12, accuracy: 1e-6)  // moved to −6 dB under the expected level
+        XCTAssertEqual(generated[16 * frames + 0], -0.5)                    // weight 0: not part of the generated band
+        XCTAssertEqual(generated[20 * frames + 5], 0.05)                    // inside the tolerance
+        XCTAssertEqual(generated[2 * frames + 0], -0.5)                     // row 0 not guarded
+    }
+}
