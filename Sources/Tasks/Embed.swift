@@ -123,7 +123,7 @@ public struct Embed: RestoreTask {
         take(streamingMel.finish())
         while pending[0].count >= wf { embedWindow(frames: wf) }
         if !pending[0].isEmpty { embedWindow(frames: pending[0].count) }
-        if e.columns.isEmpty {
+        if e.columns.isEmpty && read > 0 {
             // Shorter than one column (a click, a 100-sample file): one column, padded with
             // silence, rather than an embedding of nothing.
             let fpt = model.framesPerToken

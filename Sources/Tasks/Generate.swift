@@ -56,26 +56,19 @@ public struct Generate: RestoreTask {
         let paths = Self.outputPaths(try context.requireOutput(Self.name), count: options.count)
         let rate = model.sampleRate
         let frames = Int((options.duration.seconds * rate).rounded())
-        let plan = WindowPlan(model: model, rate: rate)
-        let mask = WindowMask(known: [Bool](repeating: false, count: model.rows * model.windowColumns)) { _, _ in 1 }
+        let all = WindowMask(known: [Bool](repeating: false, count: model.rows * model.windowColumns)) { _, _ in 1 }
         var reports: [JSONValue] = []
         for (i, path) in paths.enumerated() {
             let seed = sampling.seed &+ UInt64(i)
+            var settings = sampling
+            settings.seed = seed
+            // Generation is restoration of silence with everything masked.
+            let job = RestorationJob(layout: .everywhere, sampling: settings, mask: { _ in all })
             let writer = try AudioStreamWriter(path: path, sampleRate: rate, channelCount: 1, options: context.writeOptions)
             let sink = LevelMeter(writer)
-            var previous: TokenGrid? = nil
             let silence = MemoryAudioSource(AudioBuffer(sampleRate: rate, mono: [Float](repeating: 0, count: frames)))
-            try WindowedRunner.run(source: silence, sink: sink, plan: plan, expectedFrames: frames, progress: { p in
+            try Restorer(model: model).run(silence, job: job, sink: sink, expectedFrames: frames) { p in
                 context.progress?((Double(i) + p) / Double(paths.count))
-            }) { w in
-                var settings = sampling
-                settings.seed = seed &+ UInt64(w.index) &* 1_000_003
-                let j0 = (w.windowStart - w.sliceStart) / model.hop
-                let r = WindowCompletion(model: model).run(slice: w.slice.channels[0], windowFrame: j0, mask: mask,
-                                                           carried: previous?.carried(hopColumns: plan.hopColumns),
-                                                           settings: settings)
-                previous = r.grid
-                return AudioBuffer(sampleRate: rate, mono: r.audio)
             }
             try writer.finish()
             reports.append(.object(["path": .string(path), "seed": .of(Double(seed)), "duration": .of(options.duration.seconds),
