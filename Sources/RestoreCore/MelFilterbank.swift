@@ -16,6 +16,12 @@ public enum MelScale {
         m >= minLogMel ? minLogHz * exp(logStep * (m - minLogMel)) : fSp * m
     }
 
+    /// The frequencies (Hz) where mel band `b`'s triangle starts and ends.
+    public static func binEdges(_ b: Int, config: MelConfig) -> (low: Double, high: Double) {
+        let lo = hzToMel(config.fMin), hi = hzToMel(config.fMax), points = Double(config.melCount + 1)
+        return (melToHz(lo + (hi - lo) * Double(b) / points), melToHz(lo + (hi - lo) * Double(b + 2) / points))
+    }
+
     /// Row-major `[mel][bin]`, `melCount × (nFFT/2 + 1)`.
     public static func filterbank(sampleRate: Double, nFFT: Int, melCount: Int, fMin: Double, fMax: Double) -> [Float] {
         let bins = nFFT / 2 + 1

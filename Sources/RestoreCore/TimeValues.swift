@@ -6,6 +6,10 @@ public struct TimeValue: Codable, Sendable, Equatable, CustomStringConvertible {
 
     public init(seconds: Double) { self.seconds = seconds }
 
+    /// Beyond this (about four months) a time is a typing mistake, and converting it to a
+    /// sample index would overflow: every time option is range-checked against it.
+    public static let maximumSeconds = 1e7
+
     public init?(parsing text: String) {
         let t = text.trimmingCharacters(in: .whitespaces).lowercased()
         if t.hasSuffix("ms"), let v = Double(t.dropLast(2)) { seconds = v / 1000 }

@@ -8,6 +8,7 @@ public enum TaskRegistry {
         FillGap.self,
         Generate.self,
         Embed.self,
+        Repair.self,
     ]
 
     public static func task(named name: String) -> (any RestoreTask.Type)? {

@@ -35,3 +35,11 @@ public enum Cutoff: Codable, Sendable, Equatable, CustomStringConvertible {
         switch self { case .auto: try c.encode("auto"); case .hertz(let v): try c.encode(v) }
     }
 }
+
+extension KeyedDecodingContainer where Key == AnyKey {
+    /// A preset value given as one item or a list of them; absent = `fallback`.
+    func oneOrMany<T: Decodable>(_ type: T.Type, _ key: String, fallback: [T] = []) throws -> [T] {
+        if let one = try? decodeIfPresent(T.self, forKey: AnyKey(key)) { return [one] }
+        return try decodeIfPresent([T].self, forKey: AnyKey(key)) ?? fallback
+    }
+}
