@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 TORCH := torch==2.13.0+cpu
 RESTORE := .build/release/restore
 
-.PHONY: all deps venv pretrained build release test demo bench fixtures examples clean data train-tokenizer train-transformer eval-tokenizer
+.PHONY: all deps venv pretrained build release test test-slurm demo bench fixtures examples clean data train-tokenizer train-transformer eval-tokenizer
 
 all: build
 
@@ -35,6 +35,11 @@ release: deps
 test: deps venv pretrained
 	swift build --build-tests
 	scripts/run-tests
+
+# Batch sharding on a one-node Slurm cluster started on this machine (not in `make test`);
+# `make test-slurm RESTORE=path` tests another binary.
+test-slurm: release
+	RESTORE=$(RESTORE) scripts/test-slurm
 
 demo: release pretrained
 	@echo "== restore info on the example clips =="
@@ -71,8 +76,10 @@ fixtures: venv pretrained
 	$(PY) training/make_transformer_fixtures.py
 
 # Training (never in CI): resumable, logged under training/logs/, run them in the background.
+# make data: corpus v2 (issue 15), state in training/data/cache/v2/, log training/logs/data-v2.log.
 data: venv
-	$(PY) training/data/prepare.py
+	@mkdir -p training/logs
+	nice -n 10 $(PY) training/data/prepare_v2.py
 
 train-tokenizer: venv
 	$(PY) training/train_tokenizer.py --minutes $${MINUTES:-60}

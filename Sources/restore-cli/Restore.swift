@@ -19,7 +19,7 @@ struct Restore: ParsableCommand {
           restore tokenize take.wav            # round-trip through the engine's tokens
         """,
         version: RestoreVersion.string,
-        subcommands: [Bwe.self, FillGapCommand.self, GenerateCommand.self, EmbedCommand.self, Run.self, Presets.self, ProbeCommand.self, Info.self, Vocode.self, Tokenize.self]
+        subcommands: [Bwe.self, FillGapCommand.self, RepairCommand.self, GenerateCommand.self, EmbedCommand.self, Run.self, ManifestCommand.self, Presets.self, ProbeCommand.self, Info.self, Vocode.self, Tokenize.self]
     )
 
     /// One-line errors naming the file, exit code 1; never a stack trace for user input.

@@ -7,13 +7,20 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a preset pipeline over files and folders (batch restoration).",
         discussion: """
-        Folders are walked recursively for audio files; the layout below each folder
-        is mirrored in the output folder, files keep their format. The preset is
-        validated before any audio is read. A manifest (restore-manifest.jsonl) in
-        the output folder records each file's status, checksum, preset hash, timing
-        and error: a rerun skips files already done with the same input and preset
-        and retries failed ones. One bad file never stops the batch; the exit code
-        is 1 if any file failed. Ctrl-C leaves no partial output.
+        Folders are walked recursively for audio files (hidden ones, and the output
+        folder when it lies inside an input folder, are left out); the layout below
+        each folder is mirrored in the output folder, files keep their format. The
+        preset is validated before any audio is read. A manifest in the output folder
+        (restore-manifest.jsonl; restore-manifest.K-of-N.jsonl for --shard K/N)
+        records each file's status, checksum, preset hash, timing and error: a rerun
+        skips files already done with the same input and preset whose output still
+        reads as audio, and retries failed ones. Unreadable manifest lines are skipped
+        with a warning. Each output is claimed (a lock in OUT/.restore-claims) while
+        it is worked on, so runs sharing an output folder never process a file twice;
+        leftovers of killed runs are removed at start. One bad file never stops the
+        batch; the exit code is 1 if any file failed. Ctrl-C (exit 130) and SIGTERM
+        (exit 143) leave no partial output. See `restore manifest` for merging and
+        summarising the manifests of a sharded run.
 
         Examples:
           restore run Presets/dropout-repair.yaml Examples/ -o out/
@@ -26,7 +33,7 @@ struct Run: ParsableCommand {
     @Argument(help: "Audio files and folders.") var inputs: [String]
     @Option(name: [.short, .long], help: "Output folder.") var output: String
     @Option(help: "Files processed in parallel; the thread budget is shared between them.") var jobs = 1
-    @Option(help: "Process only shard K of N (K/N): a deterministic split by file name.") var shard: String?
+    @Option(help: ArgumentHelp("Process only shard K of N (K/N): a balanced deterministic split of the sorted listing (sizes differ by at most 1).", valueName: "K/N")) var shard: String?
     @Flag(help: "Replace existing outputs not written by an earlier run.") var overwrite = false
     @Option(help: "Model folder with tokenizer.safetensors and transformer.safetensors (default: Models/default).") var model: String?
     @OptionGroup var engine: EngineOptions
@@ -38,36 +45,45 @@ struct Run: ParsableCommand {
     }
 
     struct Summary: Encodable {
-        var preset: String, inputs: Int, done: Int, skipped: Int, failed: Int
+        var preset: String, inputs: Int, done: Int, skipped: Int, failed: Int, busy: Int
+        var shard: String?, manifest: String
         var wallSeconds: Double, audioSeconds: Double, filesPerMinute: Double, audioSecondsPerSecond: Double
         var failures: [String]
     }
 
     func run() throws {
         let p = try Preset.load(path: PresetLibrary.resolve(preset))
-        var files = try BatchInputs.collect(inputs)
+        var files = try BatchInputs.collect(inputs, excluding: [output])
+        let cache = ModelCache(directory: model, vocoder: engine.vocoder)
+        var runner = BatchRunner(preset: p, outputFolder: output, jobs: jobs, overwrite: overwrite, loadModel: { try cache.load() })
+        try runner.checkOutputs(files)
+        var shardKN: (Int, Int)?
         if let shard {
             let (k, n) = try BatchInputs.parseShard(shard)
             files = BatchInputs.shard(files, k, of: n)
+            shardKN = (k, n)
+            runner.shard = shardKN
         }
         let budget = engine.threads ?? ProcessInfo.processInfo.activeProcessorCount
         let perJob = max(1, budget / jobs)
         BLASThreads.set(perJob)
         ParallelConfig.threads = perJob
-        let cache = ModelCache(directory: model, vocoder: engine.vocoder)
-        let runner = BatchRunner(preset: p, outputFolder: output, jobs: jobs, overwrite: overwrite, loadModel: { try cache.load() })
         let display = BatchDisplay(enabled: !quiet)
         let progress: BatchRunner.Progress = { display.update($0, $1, $2) }
         let logLine: @Sendable (String) -> Void = { display.log($0) }
         let log: (@Sendable (String) -> Void)? = quiet ? nil : logLine
-        let s = try runner.run(files, progress: progress, log: log)
+        let warn: @Sendable (String) -> Void = { display.log("restore: warning: " + $0) }
+        let s = try runner.run(files, progress: progress, log: log, warn: warn)
         display.finish()
-        let summary = Summary(preset: p.name, inputs: files.count, done: s.done, skipped: s.skipped, failed: s.failed,
+        let manifest = (output as NSString).appendingPathComponent(BatchManifest.fileName(shard: shardKN))
+        let summary = Summary(preset: p.name, inputs: files.count, done: s.done, skipped: s.skipped, failed: s.failed, busy: s.busy,
+                              shard: shard, manifest: manifest,
                               wallSeconds: s.wallSeconds, audioSeconds: s.audioSeconds,
                               filesPerMinute: s.wallSeconds > 0 ? Double(s.done) / s.wallSeconds * 60 : 0,
                               audioSecondsPerSecond: s.wallSeconds > 0 ? s.audioSeconds / s.wallSeconds : 0, failures: s.failures)
         if json { print(try CLIOutput.json(summary)) } else {
-            print("\(p.name): \(s.done) done, \(s.skipped) skipped, \(s.failed) failed of \(files.count) in \(String(format: "%.1f", s.wallSeconds)) s → \(output)")
+            let busy = s.busy > 0 ? ", \(s.busy) in progress elsewhere" : ""
+            print("\(p.name): \(s.done) done, \(s.skipped) skipped, \(s.failed) failed\(busy) of \(files.count) in \(String(format: "%.1f", s.wallSeconds)) s → \(output)")
             for f in s.failures { CLIOutput.error(f) }
         }
         if s.failed > 0 { throw ExitCode(1) }
@@ -132,7 +148,8 @@ struct Presets: ParsableCommand {
     }
 }
 
-/// Ctrl-C and SIGTERM: remove temporary outputs in progress, then exit 130.
+/// Ctrl-C and SIGTERM: remove temporary outputs and claims in progress, then exit with the
+/// shell's convention, 128 + the signal (130 for SIGINT, 143 for SIGTERM).
 enum Interrupts {
     nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
     static func install() {
@@ -141,10 +158,11 @@ enum Interrupts {
             let src = DispatchSource.makeSignalSource(signal: s, queue: .global())
             src.setEventHandler {
                 TemporaryFiles.shared.removeAll()
+                BatchClaims.interrupted()
                 FileHandle.standardError.write(Data("\nrestore: interrupted; no partial output was left\n".utf8))
                 // _exit: exit() would run atexit handlers and flush stdio while workers hold
                 // their locks, and can hang; everything that matters is already on disk.
-                _exit(130)
+                _exit(128 + s)
             }
             src.resume()
             sources.append(src)

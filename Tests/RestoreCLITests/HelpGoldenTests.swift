@@ -26,6 +26,11 @@ final class HelpGoldenTests: XCTestCase {
     func testGenerateHelp() throws { try check(["generate", "--help"], "generate.help.txt") }
     func testEmbedHelp() throws { try check(["embed", "--help"], "embed.help.txt") }
     func testRunHelp() throws { try check(["run", "--help"], "run.help.txt") }
+    func testManifestHelp() throws {
+        try check(["manifest", "--help"], "manifest.help.txt")
+        try check(["manifest", "status", "--help"], "manifest-status.help.txt")
+        try check(["manifest", "merge", "--help"], "manifest-merge.help.txt")
+    }
     func testPresetsHelp() throws { try check(["presets", "--help"], "presets.help.txt") }
     func testProbeHelp() throws { try check(["probe", "--help"], "probe.help.txt") }
 }

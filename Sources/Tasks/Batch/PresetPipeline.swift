@@ -19,13 +19,38 @@ public struct PresetPipeline: Sendable {
         public var steps: [String]
     }
 
+    /// Work folders are `.restore-work-` + 8 hex digits; `.lock` inside is flock'ed for their
+    /// lifetime, so a later run can tell a killed run's folder from a live one.
+    public static let workPrefix = ".restore-work-"
+    public static let workLock = ".lock"
+
+    /// `publishing` is called just before the result is renamed into place.
     public func run(input: String, output: String, outputFolder: String, overwrite: Bool,
-                    progress: ((Double) -> Void)? = nil) throws -> Outcome {
+                    progress: ((Double) -> Void)? = nil, publishing: (() -> Void)? = nil) throws -> Outcome {
         let fm = FileManager.default
-        let work = (outputFolder as NSString).appendingPathComponent(".restore-work-\(UUID().uuidString.prefix(8))")
-        try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
+        // Made under another name and renamed once its lock is held, so a sweep never sees a
+        // work folder whose lock is free while its owner is alive.
+        let work = (outputFolder as NSString).appendingPathComponent(Self.workPrefix + String(UUID().uuidString.prefix(8)))
+        let making = work + ".new"
+        try fm.createDirectory(atPath: making, withIntermediateDirectories: true)
+        TemporaryFiles.shared.registerFolder(making)
+        let lockFD = open((making as NSString).appendingPathComponent(Self.workLock), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if lockFD >= 0 { _ = flock(lockFD, LOCK_EX | LOCK_NB) }
         TemporaryFiles.shared.registerFolder(work)
-        defer { try? fm.removeItem(atPath: work); TemporaryFiles.shared.unregister(work) }
+        let renamed = rename(making, work) == 0
+        TemporaryFiles.shared.unregister(making)
+        if !renamed {
+            let reason = String(cString: strerror(errno))
+            try? fm.removeItem(atPath: making)
+            TemporaryFiles.shared.unregister(work)
+            if lockFD >= 0 { close(lockFD) }
+            throw RestoreError.writeFailed(path: work, reason: reason)
+        }
+        defer {
+            try? fm.removeItem(atPath: work)
+            TemporaryFiles.shared.unregister(work)
+            if lockFD >= 0 { close(lockFD) }
+        }
         let source = try AudioFileReader(path: input).info
         var current = input
         var done: [String] = []
@@ -50,6 +75,7 @@ public struct PresetPipeline: Sendable {
         let writer = try AudioStreamWriter(path: output, sampleRate: reader.info.sampleRate, channelCount: reader.info.channelCount,
                                            options: AudioWriteOptions(overwrite: overwrite, protectedPaths: [input], sourceFormat: source.format))
         while let block = try reader.read(maxFrames: 65536) { try writer.write(block) }
+        publishing?()
         try writer.finish()
         return Outcome(steps: done)
     }
