@@ -32,3 +32,20 @@ public enum TestSignals {
         return (0..<Int(seconds * sampleRate)).map { _ in amplitude * Float(rng.gaussian()) }
     }
 }
+
+extension TestSignals {
+    /// Writes 32-bit float WAV bytes directly, with no checks: a file as another tool may write
+    /// it, NaN and infinity included (restore's own writers refuse those), for tests of inputs.
+    public static func writeRawFloatWAV(_ buffer: AudioBuffer, to path: String) throws {
+        var d = Data()
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
+        func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
+        let c = buffer.channelCount, n = buffer.frameCount, bytes = UInt32(n * c * 4)
+        d.append(contentsOf: Array("RIFF".utf8)); u32(36 + bytes); d.append(contentsOf: Array("WAVE".utf8))
+        d.append(contentsOf: Array("fmt ".utf8)); u32(16); u16(3); u16(UInt16(c)); u32(UInt32(buffer.sampleRate))
+        u32(UInt32(buffer.sampleRate) * UInt32(c * 4)); u16(UInt16(c * 4)); u16(32)
+        d.append(contentsOf: Array("data".utf8)); u32(bytes)
+        for i in 0..<n { for ch in 0..<c { u32(buffer.channels[ch][i].bitPattern) } }
+        try d.write(to: URL(fileURLWithPath: path))
+    }
+}

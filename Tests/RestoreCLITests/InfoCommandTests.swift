@@ -99,7 +99,7 @@ final class InfoCommandTests: XCTestCase {
         var x = [Float](repeating: 0.1, count: 1000)
         x[500] = .nan
         let path = "\(folder)/nan.wav"
-        try AudioWriter.write(AudioBuffer(sampleRate: 8000, mono: x), to: path, options: .init(encoding: .float32))
+        try TestSignals.writeRawFloatWAV(AudioBuffer(sampleRate: 8000, mono: x), to: path)
         try assertOneLineError(path, "\(path): contains NaN or infinite samples (first at frame 500, channel 0)")
     }
 

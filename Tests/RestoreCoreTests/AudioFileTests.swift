@@ -143,7 +143,7 @@ final class AudioFileTests: XCTestCase {
         x[123] = .nan
         var stereo = x
         stereo[50] = .infinity
-        try AudioWriter.write(AudioBuffer(sampleRate: 8000, channels: [x, stereo]), to: path, options: .init(encoding: .float32))
+        try TestSignals.writeRawFloatWAV(AudioBuffer(sampleRate: 8000, channels: [x, stereo]), to: path)
         XCTAssertThrowsError(try AudioFile.read(path)) { e in
             XCTAssertEqual("\(e)", "\(path): contains NaN or infinite samples (first at frame 50, channel 1)")
         }
