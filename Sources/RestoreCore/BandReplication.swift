@@ -21,6 +21,16 @@ public enum BandReplication {
         return zip(x, high).map { $0 + $1 }
     }
 
+    /// `y` below `edge`, and above it the replication of the octave under `edge` instead of
+    /// whatever `y` had there (the engine's mel ends at 8 kHz: above it the vocoder leaves a
+    /// haze). The handover is the Kaiser filter's ~100 Hz transition just around `edge`.
+    public static func continueAbove(_ y: [Float], rate: Double, edge: Double) -> [Float] {
+        let lp = kaiserLowPass(cutoff: edge, rate: rate)
+        let low = lp.apply(lp.apply(y))
+        let high = highBand(y, rate: rate, cutoff: edge)
+        return (0..<y.count).map { low[$0] + high[$0] }
+    }
+
     /// Bins [first, end) of the source band for `cutoff` at `rate`.
     public static func sourceBand(cutoff: Double, rate: Double) -> Range<Int> {
         let lo = Int((cutoff / 2 * Double(fftSize) / rate).rounded())

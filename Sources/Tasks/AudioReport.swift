@@ -14,9 +14,21 @@ public struct AudioReport: Codable, Sendable, Equatable {
     public var peakDBFS: Double
     /// RMS over all channels in dBFS.
     public var rmsDBFS: Double
-    /// Estimated upper band edge, Hz.
+    /// Estimated upper band edge, Hz: a cutoff, the file's own anti-alias edge, or Nyquist
+    /// (see `BandwidthEstimate.cutoff`).
     public var bandwidth: Double
+    /// False only for a cutoff.
     public var fullBand: Bool
+    /// "full-band", "cut" or "none" (no measurable bandwidth: silence, DC, one tone).
+    public var bandwidthKind: String
+    /// Only a confident cutoff drives `bwe --cutoff auto`.
+    public var bandwidthConfident: Bool
+    public var bandwidthConfidence: Double
+    /// The edge's depth (dB) and width (Hz, −3 dB to −(depth−3) dB); 0 without an edge.
+    public var bandwidthEdgeDB: Double
+    public var bandwidthEdgeWidth: Double
+    /// Dropouts `fill-gap --detect` would fill (default minimum and maximum length).
+    public var dropouts: Int
     /// Fraction of samples at or beyond ±clipLevel.
     public var clippedRatio: Double
 
@@ -29,13 +41,13 @@ public struct AudioReport: Codable, Sendable, Equatable {
     public static func measure(path: String) throws -> AudioReport { try measureStream(path: path).report }
 
     /// Measures a file block by block (memory stays small whatever its length); also
-    /// returns its silent runs, for the `dropouts` guard.
+    /// returns its silent runs and their edges (`DropoutScan.dropouts` is what `dropouts` counts).
     public static func measureStream(path: String) throws -> (report: AudioReport, silence: DropoutScan) {
         let reader = try AudioFileReader(path: path)
         let info = reader.info, source = ValidatedAudioSource(reader, path: path)
         var levels = Levels()
         var spectrum = LongTermSpectrum(rate: info.sampleRate, channels: info.channelCount, totalFrames: info.declaredFrames)
-        var silence = DropoutScan(minimumFrames: 1)
+        var silence = DropoutScan(minimumFrames: Int(0.001 * info.sampleRate), sampleRate: info.sampleRate)
         while let block = try source.read(maxFrames: 65536) {
             levels.add(block)
             spectrum.add(block)
@@ -43,16 +55,18 @@ public struct AudioReport: Codable, Sendable, Equatable {
         }
         silence.finish()
         let bw = BandwidthEstimator.estimate(spectrum: spectrum.finish(), rate: info.sampleRate)
-        return (report(info: info, frames: source.framesRead, levels: levels, bandwidth: bw), silence)
+        let dropouts = silence.dropouts(rate: info.sampleRate).count
+        return (report(info: info, frames: source.framesRead, levels: levels, bandwidth: bw, dropouts: dropouts), silence)
     }
 
     public static func measure(_ buffer: AudioBuffer, info: AudioFileInfo) -> AudioReport {
         var levels = Levels()
         levels.add(buffer)
-        return report(info: info, frames: buffer.frameCount, levels: levels, bandwidth: BandwidthEstimator.estimate(buffer))
+        return report(info: info, frames: buffer.frameCount, levels: levels, bandwidth: BandwidthEstimator.estimate(buffer),
+                      dropouts: DropoutDetector.find(buffer).count)
     }
 
-    static func report(info: AudioFileInfo, frames: Int, levels: Levels, bandwidth bw: BandwidthEstimate) -> AudioReport {
+    static func report(info: AudioFileInfo, frames: Int, levels: Levels, bandwidth bw: BandwidthEstimate, dropouts: Int) -> AudioReport {
         let total = Double(frames * info.channelCount)
         let rms = (levels.sumSquares / total).squareRoot()
         func db(_ x: Double) -> Double { x > 0 ? max(silenceDB, 20 * log10(x)) : silenceDB }
@@ -60,7 +74,9 @@ public struct AudioReport: Codable, Sendable, Equatable {
             path: info.path, format: info.format.container, subtype: info.format.subtype,
             sampleRate: info.sampleRate, channels: info.channelCount, frames: frames,
             duration: Double(frames) / info.sampleRate, peakDBFS: db(Double(levels.peak)), rmsDBFS: db(rms),
-            bandwidth: bw.cutoff, fullBand: bw.isFullBand, clippedRatio: Double(levels.clipped) / total)
+            bandwidth: bw.cutoff, fullBand: bw.isFullBand, bandwidthKind: bw.kind.rawValue, bandwidthConfident: bw.confident,
+            bandwidthConfidence: bw.confidence, bandwidthEdgeDB: bw.edgeDepth, bandwidthEdgeWidth: bw.edgeWidth,
+            dropouts: dropouts, clippedRatio: Double(levels.clipped) / total)
     }
 
     /// Peak, sum of squares and clipped count, block by block.
@@ -89,7 +105,14 @@ public struct AudioReport: Codable, Sendable, Equatable {
     /// Human-readable block, one field per line.
     public var text: String {
         func f(_ x: Double, _ d: Int = 1) -> String { String(format: "%.\(d)f", x) }
-        let bwText = fullBand ? "\(f(bandwidth / 1000, 2)) kHz (full band)" : "\(f(bandwidth / 1000, 2)) kHz"
+        let bwText: String
+        switch bandwidthKind {
+        case "none": bwText = "no measurable bandwidth"
+        case "cut":
+            bwText = "cut at \(Int(bandwidth.rounded())) Hz (edge \(Int(bandwidthEdgeDB.rounded())) dB over \(Int(bandwidthEdgeWidth.rounded())) Hz)"
+        default:
+            bwText = bandwidth < sampleRate / 2 ? "full band (to the file's own edge at \(Int(bandwidth.rounded())) Hz)" : "full band"
+        }
         return """
         \(path)
           format:      \(format) \(subtype)
@@ -100,6 +123,7 @@ public struct AudioReport: Codable, Sendable, Equatable {
           rms:         \(rmsDBFS <= AudioReport.silenceDB ? "-inf" : f(rmsDBFS, 2)) dBFS
           bandwidth:   \(bwText)
           clipped:     \(String(format: "%.4f", clippedRatio * 100)) % of samples
+          dropouts:    \(dropouts)
         """
     }
 }

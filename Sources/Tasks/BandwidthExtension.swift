@@ -11,25 +11,45 @@ public struct BandwidthExtension: RestoreTask {
     public static let summary = "Bandwidth extension: regenerate the band above a low-pass cutoff."
     public static let writesAudio = true
 
+    /// How the new band's level is kept true (see `BandGuide`).
+    public enum Prior: String, Codable, Sendable, CaseIterable { case sbr, none }
+    public enum AboveEngine: String, Codable, Sendable, CaseIterable { case sbr, none }
+
     public struct Options: TaskOptions {
         public var cutoff: Cutoff = .auto
         /// Low-frequency replacement: keep the input's own band below the cutoff.
         public var lfr: Bool = true
         public var channels: ChannelMode = .perChannel
+        /// Start decoding from the tokens of the input's band replication (`sbr`) or from [MASK].
+        public var prior: Prior = .none
+        /// Level guard: generated cells further than this from the band replication's level
+        /// are pulled back to it (dB; nil = off).
+        public var levelGuard: Double? = nil
+        /// Above the engine's 8 kHz mel ceiling, up to the output's Nyquist: band replication
+        /// of the engine's top band, or nothing (the vocoder's own haze).
+        public var above8k: AboveEngine = .none
+        /// Gain of the new band (dB), like a wet/dry control.
+        public var gain: Double = 0
         public init() {}
-        public static let keys = ["cutoff", "lfr", "channels"]
+        public static let keys = ["cutoff", "lfr", "channels", "prior", "level-guard", "above-8k", "gain"]
 
         public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: AnyKey.self)
-            cutoff = try c.decodeIfPresent(Cutoff.self, forKey: AnyKey("cutoff")) ?? .auto
-            lfr = try c.decodeIfPresent(Bool.self, forKey: AnyKey("lfr")) ?? true
-            channels = try c.decodeIfPresent(ChannelMode.self, forKey: AnyKey("channels")) ?? .perChannel
+            let c = try decoder.container(keyedBy: AnyKey.self), d = Options()
+            cutoff = try c.decodeIfPresent(Cutoff.self, forKey: AnyKey("cutoff")) ?? d.cutoff
+            lfr = try c.decodeIfPresent(Bool.self, forKey: AnyKey("lfr")) ?? d.lfr
+            channels = try c.decodeIfPresent(ChannelMode.self, forKey: AnyKey("channels")) ?? d.channels
+            prior = try c.decodeIfPresent(Prior.self, forKey: AnyKey("prior")) ?? d.prior
+            levelGuard = try c.decodeIfPresent(Double.self, forKey: AnyKey("level-guard")) ?? d.levelGuard
+            above8k = try c.decodeIfPresent(AboveEngine.self, forKey: AnyKey("above-8k")) ?? d.above8k
+            gain = try c.decodeIfPresent(Double.self, forKey: AnyKey("gain")) ?? d.gain
         }
 
         public func validate() throws {
             if case .hertz(let f) = cutoff, !(f >= 100 && f <= 24000) {
-                throw RestoreError.invalidArgument("bwe: cutoff \(Int(f)) Hz is outside 100…24000 Hz")
+                throw RestoreError.invalidArgument("bwe: cutoff \(String(format: "%g", f)) Hz is outside 100…24000 Hz")
             }
+            if let g = levelGuard, !(g >= 0 && g <= 60) { throw RestoreError.invalidArgument("bwe: --level-guard must be between 0 and 60 dB") }
+            guard gain >= -60, gain <= 20 else { throw RestoreError.invalidArgument("bwe: --gain must be between -60 and 20 dB") }
         }
     }
 
@@ -38,86 +58,113 @@ public struct BandwidthExtension: RestoreTask {
 
     /// Cutoffs this close to the mel's upper edge leave nothing for the engine to add.
     public static let minimumGain = 0.97
+    /// Prior-initialised decoding re-masks this share of the prior's tokens.
+    public static let priorMaskRatio: Float = 0.5
 
     public func run(input: TaskInput, context: TaskContext) throws -> TaskResult {
         let output = try context.requireOutput(Self.name)
         let reader = try AudioFileReader(path: input.path)
         let info = reader.info
         let model = try context.model()
-        // Inputs below the engine's rate (8 kHz telephone audio…) are upsampled first and
-        // written at 22 050 Hz: there is no room for a new band at their own rate.
-        var source: AudioSource = reader
-        var rate = info.sampleRate
-        var expected = info.declaredFrames
-        if rate < model.sampleRate {
-            // Checked before resampling, so a bad sample is reported at its own frame.
-            source = try ResamplingAudioSource(ValidatedAudioSource(reader, path: input.path), to: model.sampleRate)
-            rate = model.sampleRate
-            expected = Resampler.outputLength(frames: info.declaredFrames, from: info.sampleRate, to: rate)
-        }
-        let cutoff = try resolveCutoff(path: input.path, inputRate: info.sampleRate)
+        // Inputs below the engine's rate (8 kHz telephone audio…) are written at the engine's
+        // rate: there is no room for a new band at their own. Validated: an empty file or a
+        // NaN is an error (and no output), never a copy of it.
+        let source = ValidatedAudioSource(reader, path: input.path)
+        let rate = max(info.sampleRate, model.sampleRate)
+        let resolved = try resolveCutoff(path: input.path, inputRate: info.sampleRate, engineRate: model.sampleRate)
         let fMax = model.frontEnd.config.fMax
-        let writer = try AudioStreamWriter(path: output, sampleRate: rate, channelCount: info.channelCount, options: context.writeOptions)
+        let cutoff = resolved.cutoff ?? info.sampleRate / 2
         var report: [String: JSONValue] = ["cutoff_hz": .of(cutoff), "lfr": .bool(options.lfr), "output_rate": .of(rate),
-                                           "channels": .string(options.channels.rawValue)]
-        if cutoff >= fMax * Self.minimumGain {
-            // Nothing to generate below the mel's 8 kHz edge: copy (resampled if needed).
-            while let block = try source.read(maxFrames: 65536) { try writer.write(block) }
+                                           "channels": .string(options.channels.rawValue), "prior": .string(options.prior.rawValue),
+                                           "above_8k": .string(options.above8k.rawValue), "gain_db": .of(options.gain)]
+        let job: RestorationJob
+        if resolved.cutoff == nil || cutoff >= fMax * Self.minimumGain {
+            // Nothing to generate below the mel's 8 kHz edge, or no cutoff to extend from:
+            // copy (at the output rate).
+            context.notes.append(resolved.cutoff == nil ? "\(input.path): \(resolved.reason)"
+                                 : "\(input.path): bandwidth \(Int(cutoff)) Hz already reaches the engine's \(Int(fMax)) Hz ceiling; copied unchanged")
+            let writer = try AudioStreamWriter(path: output, sampleRate: rate, channelCount: info.channelCount, options: context.writeOptions)
+            let copy: AudioSource = rate == info.sampleRate ? source : try ResamplingAudioSource(source, to: rate)
+            while let block = try copy.read(maxFrames: 65536) { try writer.write(block) }
             try writer.finish()
-            context.notes.append("\(input.path): bandwidth \(Int(cutoff)) Hz already reaches the engine's \(Int(fMax)) Hz ceiling; copied unchanged")
             report["windows"] = 0
+            report["copied"] = true
             return TaskResult(task: Self.name, input: input.path, outputs: [output], report: report)
+        } else {
+            let mask = Self.mask(model: model, cutoff: cutoff)
+            let o = options, engineRate = model.sampleRate
+            let guided = o.prior == .sbr || o.levelGuard != nil
+            job = RestorationJob(layout: .everywhere, channels: o.channels, sampling: context.sampling, minimumRate: model.sampleRate,
+                                 mask: { _ in mask },
+                                 guide: guided ? { x22 in
+                                     BandGuide(estimate: BandReplication.extend(x22, rate: engineRate, cutoff: cutoff), priorTokens: o.prior == .sbr,
+                                               initialMaskRatio: Self.priorMaskRatio, toleranceDB: o.levelGuard.map(Float.init))
+                                 } : nil,
+                                 splice: { original, generated, _ in
+                                     try Self.splice(original: original, generated: generated, cutoff: cutoff, ceiling: fMax, options: o)
+                                 })
+            report["masked_rows"] = .array((0..<model.rows).filter { r in !mask.known[r * model.windowColumns] }.map { .of($0) })
         }
-        let mask = Self.mask(model: model, cutoff: cutoff)
-        let plan = WindowPlan(model: model, rate: rate)
-        let completion = WindowCompletion(model: model)
-        var previous: [TokenGrid?] = []
-        var generated = 0, windows = 0
-        let base = context.sampling
-        let lfr = options.lfr, mode = options.channels, hopColumns = plan.hopColumns
-        try WindowedRunner.run(source: source, sink: writer, plan: plan, expectedFrames: expected, progress: context.progress) { w in
-            if let bad = w.slice.firstNonFinite() {
-                throw RestoreError.nonFiniteSamples(path: input.path, frame: w.sliceStart + bad.frame, channel: bad.channel)
-            }
-            let parts = mode.split(w.slice.channels)
-            if previous.count != parts.count { previous = [TokenGrid?](repeating: nil, count: parts.count) }
-            var outs: [[Float]] = []
-            for (ci, x) in parts.enumerated() {
-                let x22 = try model.toEngineRate(x, from: rate)
-                let j0 = Int((Double(w.windowStart - w.sliceStart) * model.sampleRate / rate / Double(model.hop)).rounded())
-                var settings = base
-                settings.seed = base.seed &+ UInt64(w.index) &* 1_000_003 &+ UInt64(ci)
-                let r = completion.run(slice: x22, windowFrame: j0, mask: mask,
-                                       carried: previous[ci]?.carried(hopColumns: hopColumns), settings: settings)
-                previous[ci] = r.grid
-                generated += r.generated
-                var y = try model.fromEngineRate(r.audio, to: rate, length: x.count)
-                if lfr { y = BandSplice.join(low: x, high: y, cutoff: cutoff, rate: rate) }
-                outs.append(y)
-            }
-            windows += 1
-            return AudioBuffer(sampleRate: rate, channels: mode.merge(outs))
+        let r = try Restorer(model: model).run(source, job: job, output: output, options: context.writeOptions,
+                                               expectedFrames: info.declaredFrames, progress: context.progress)
+        report["windows"] = .of(r.windows)
+        report["generated_tokens"] = .of(r.generatedTokens)
+        if options.levelGuard != nil {
+            report["level_guard"] = .object(["cells": .of(r.levelGuard.cells), "corrected": .of(r.levelGuard.corrected),
+                                             "mean_correction_db": .of(r.levelGuard.corrected > 0 ? r.levelGuard.signedDB / Double(r.levelGuard.corrected) : 0)])
         }
-        try writer.finish()
-        report["windows"] = .of(windows)
-        report["generated_tokens"] = .of(generated)
-        report["masked_rows"] = .array((0..<model.rows).filter { r in !mask.known[r * model.windowColumns] }.map { .of($0) })
         return TaskResult(task: Self.name, input: input.path, outputs: [output], report: report)
     }
 
-    func resolveCutoff(path: String, inputRate: Double) throws -> Double {
+    /// The generated band joined to the input: its gain, the band above the engine's ceiling,
+    /// and (with low-frequency replacement) the input's own band below the cutoff.
+    static func splice(original: AudioBuffer, generated: AudioBuffer, cutoff: Double, ceiling: Double, options o: Options) throws -> AudioBuffer {
+        let rate = original.sampleRate, g = Float(pow(10, o.gain / 20))
+        var out = generated
+        for ch in 0..<out.channelCount {
+            var y = generated.channels[ch]
+            if o.above8k == .sbr && rate / 2 > ceiling { y = BandReplication.continueAbove(y, rate: rate, edge: ceiling) }
+            if g != 1 {
+                // Only the new band: the generated signal's part above the cutoff.
+                let high = BandSplice.join(low: [Float](repeating: 0, count: y.count), high: y, cutoff: cutoff, rate: rate)
+                for i in y.indices { y[i] += (g - 1) * high[i] }
+            }
+            out.channels[ch] = o.lfr ? BandSplice.join(low: original.channels[ch], high: y, cutoff: cutoff, rate: rate) : y
+        }
+        return out
+    }
+
+    /// The cutoff to extend from, or nil (with the reason) to copy the file unchanged.
+    /// Auto acts only on a confident cutoff (`BandwidthEstimator`), or, for an input below the
+    /// engine's rate, on its own band edge (Nyquist or its anti-alias edge): there the new band
+    /// lies above the file's rate. Natural roll-off, silence, DC and lone tones are left alone.
+    func resolveCutoff(path: String, inputRate: Double, engineRate: Double) throws -> (cutoff: Double?, reason: String) {
         switch options.cutoff {
-        case .hertz(let f): return min(f, inputRate / 2)
+        case .hertz(let f): return (min(f, inputRate / 2), "")
         case .auto:
-            // The first two minutes are enough to see a recording's bandwidth.
+            // The first two minutes are enough to see a recording's bandwidth (streamed).
             let reader = try AudioFileReader(path: path)
             let want = Int(120 * inputRate)
-            var chans = [[Float]](repeating: [], count: reader.info.channelCount)
-            while chans[0].count < want, let block = try reader.read(maxFrames: 65536) {
-                for c in chans.indices { chans[c] += block.channels[c] }
+            let declared = reader.info.declaredFrames
+            var spectrum = LongTermSpectrum(rate: inputRate, channels: reader.info.channelCount,
+                                            totalFrames: declared > 0 ? min(declared, want) : 0)
+            var read = 0
+            while read < want, let block = try reader.read(maxFrames: min(65536, want - read)) {
+                spectrum.add(block)
+                read += block.frameCount
             }
-            guard !chans[0].isEmpty else { throw RestoreError.emptyAudio(path: path) }
-            return BandwidthEstimator.estimate(AudioBuffer(sampleRate: inputRate, channels: chans)).cutoff
+            guard read > 0 else { throw RestoreError.emptyAudio(path: path) }
+            let est = BandwidthEstimator.estimate(spectrum: spectrum.finish(), rate: inputRate)
+            switch est.kind {
+            case .cut where est.confident:
+                return (est.cutoff, "")
+            case .fullBand where inputRate < engineRate:
+                return (est.cutoff, "")
+            case .none:
+                return (nil, "no measurable bandwidth (silence, DC or a single tone); copied unchanged")
+            default:
+                return (nil, "no confident cutoff (\(est.summary)); copied unchanged")
+            }
         }
     }
 

@@ -29,6 +29,13 @@ struct Bwe: ParsableCommand {
     @Option(parsing: .unconditional, help: "Cutoff frequency in Hz, or auto.") var cutoff: String = "auto"
     @Flag(inversion: .prefixedNo, help: "Keep the input's own band below the cutoff.") var lfr = true
     @Flag(help: "Process stereo as mid and side instead of left and right.") var midSide = false
+    @Option(help: "Start decoding from the tokens of a band replication of the input (sbr) or from nothing (none).")
+    var prior: BandwidthExtension.Prior = BandwidthExtension.Options().prior
+    @Option(parsing: .unconditional, help: "Pull generated cells further than this many dB from the band replication's level back to it; off to disable.")
+    var levelGuard: String = BandwidthExtension.Options().levelGuard.map { String(format: "%g", $0) } ?? "off"
+    @Option(name: .customLong("above-8k"), help: "Above the engine's 8 kHz, up to the output's Nyquist: band replication (sbr) or none.")
+    var above8k: BandwidthExtension.AboveEngine = BandwidthExtension.Options().above8k
+    @Option(parsing: .unconditional, help: "Gain of the new band in dB (like a wet/dry control).") var gain: Double = BandwidthExtension.Options().gain
     @OptionGroup var output: OutputOptions
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup var engine: EngineOptions
@@ -40,7 +47,17 @@ struct Bwe: ParsableCommand {
         o.cutoff = c
         o.lfr = lfr
         o.channels = midSide ? .midSide : .perChannel
+        o.prior = prior
+        o.above8k = above8k
+        o.gain = gain
+        if levelGuard != "off" {
+            guard let g = Double(levelGuard) else { throw ValidationError("--level-guard '\(levelGuard)' is not a number of dB or off") }
+            o.levelGuard = g
+        }
         let task = try BandwidthExtension(options: o)
         try TaskCommand.run(task, inputs: inputs, suffix: "bwe", output: output, engine: engine, sampling: sampling, display: display)
     }
 }
+
+extension BandwidthExtension.Prior: ExpressibleByArgument {}
+extension BandwidthExtension.AboveEngine: ExpressibleByArgument {}

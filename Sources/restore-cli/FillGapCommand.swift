@@ -14,11 +14,18 @@ struct FillGapCommand: ParsableCommand {
         audio. Nothing outside the gaps and their crossfades changes. --at without
         --length fills the dropout (digital silence) that starts there.
 
+        --detect fills dropouts: digital silence of --min-dropout to --max-dropout
+        entered and left abruptly, with the signal on both sides well above the
+        recording's noise floor. Silence at the start or end, a decay into silence
+        and a noise gate closing are pauses, and are left alone. --list prints the
+        gaps that would be filled and writes nothing (no model is loaded).
+
         Examples:
           restore fill-gap --at 1.2s take.wav                   # the dropout at 1.2 s
           restore fill-gap --at 1.2s --length 0.4s --at 3s --length 0.1s take.wav
           restore fill-gap --gaps 1.2-1.6,3.0-3.1 take.wav -o fixed.wav
-          restore fill-gap --detect tape.flac                   # every dropout ≥ 20 ms
+          restore fill-gap --detect tape.flac                   # dropouts of 20–500 ms
+          restore fill-gap --detect --list tape.flac            # only list them
         """
     )
 
@@ -28,6 +35,8 @@ struct FillGapCommand: ParsableCommand {
     @Option(help: "Gaps as START-END pairs, comma-separated: 1.2-1.6,3.0-3.1.") var gaps: String?
     @Flag(help: "Find dropouts (digital silence inside the signal) and fill them.") var detect = false
     @Option(help: "Shortest dropout --detect fills.") var minDropout: String = "20ms"
+    @Option(help: "Longest dropout --detect fills; longer silences are pauses.") var maxDropout: String = "500ms"
+    @Flag(help: "Print the gaps that would be filled and write nothing.") var list = false
     @Option(help: "Crossfade at each edge of a gap.") var crossfade: String = "10ms"
     @Flag(help: "Process stereo as mid and side instead of left and right.") var midSide = false
     @OptionGroup var output: OutputOptions
@@ -47,9 +56,33 @@ struct FillGapCommand: ParsableCommand {
         o.gaps = gaps
         o.detect = detect
         o.minDropout = try Self.time(minDropout, "--min-dropout")
+        o.maxDropout = try Self.time(maxDropout, "--max-dropout")
         o.crossfade = try Self.time(crossfade, "--crossfade")
         o.channels = midSide ? .midSide : .perChannel
         let task = try FillGap(options: o)
+        if list { return try Self.list(task, inputs: inputs, json: display.json) }
         try TaskCommand.run(task, inputs: inputs, suffix: "filled", output: output, engine: engine, sampling: sampling, display: display)
+    }
+
+    /// `--list`: the gaps per file, one line each (or JSON); nothing is written.
+    static func list(_ task: FillGap, inputs: [String], json: Bool) throws {
+        struct Listed: Encodable { var input: String; var gaps: [TimeSpan]; var detected: Int }
+        var failed = 0
+        var all: [Listed] = []
+        for input in inputs {
+            do {
+                let p = try task.plan(path: input)
+                all.append(Listed(input: input, gaps: p.gaps, detected: p.detected))
+                if !json {
+                    let spans = p.gaps.map { String(format: "%.3f–%.3f s (%.0f ms)", $0.start, $0.end, $0.length * 1000) }
+                    print("\(input): \(p.gaps.count) gap\(p.gaps.count == 1 ? "" : "s") to fill\(spans.isEmpty ? "" : ": " + spans.joined(separator: ", "))")
+                }
+            } catch let error as RestoreError {
+                CLIOutput.error(error.description)
+                failed += 1
+            }
+        }
+        if json && !all.isEmpty { print(inputs.count == 1 ? try CLIOutput.json(all[0]) : try CLIOutput.json(all)) }
+        if failed > 0 { throw ExitCode(1) }
     }
 }

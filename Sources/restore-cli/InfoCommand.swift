@@ -7,8 +7,15 @@ struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Describe audio files: format, rate, channels, duration, level, bandwidth, clipping.",
         discussion: """
-        Every file is read in full. A file that cannot be read is reported on stderr
-        and the others are still described; the exit code is 1 if any file failed.
+        Every file is read in full, block by block. A file that cannot be read is
+        reported on stderr and the others are still described; the exit code is 1
+        if any file failed.
+
+        Bandwidth is "full band" or "cut at N Hz (edge D dB over W Hz)": a cutoff is
+        a steep edge (at least 25 dB, 60 dB per octave) followed by a floor that
+        stays down up to Nyquist; natural roll-off is full band. Silence, DC and a
+        single tone have no measurable bandwidth. Dropouts are what
+        `fill-gap --detect` would fill.
 
         Examples:
           restore info take.wav

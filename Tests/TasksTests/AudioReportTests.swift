@@ -14,8 +14,8 @@ final class AudioReportTests: XCTestCase {
         let rate = 22050.0
         var rng = TestSignals.SplitMix64(seed: 4)
         var x = (0..<Int(rate * 12)).map { _ in Float(rng.gaussian() * 0.1) }
-        // One-pole smoothing several times: energy falls off well above ~3 kHz.
-        for _ in 0..<6 { var y: Float = 0; for i in x.indices { y += 0.5 * (x[i] - y); x[i] = y } }
+        // A steep low-pass at 3 kHz: a cutoff (gentle one-pole smoothing would be natural roll-off).
+        x = FIRFilter.lowPass(cutoff: 3000, sampleRate: rate).apply(x)
         for i in 100_000..<101_000 { x[i] = 0 }   // a 45 ms dropout
         let buffer = AudioBuffer(sampleRate: rate, channels: [x, x.map { -$0 * 0.5 }])
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)").path
@@ -30,6 +30,9 @@ final class AudioReportTests: XCTestCase {
         XCTAssertEqual(streamed.rmsDBFS, whole.rmsDBFS, accuracy: 1e-6)
         XCTAssertEqual(streamed.bandwidth, whole.bandwidth, accuracy: 1e-6)
         XCTAssertFalse(streamed.fullBand)
+        XCTAssertEqual(streamed.bandwidth, 3000, accuracy: 150)
+        XCTAssertEqual(streamed.dropouts, 1)
+        XCTAssertEqual(whole.dropouts, 1)
         XCTAssertEqual(silence.dropouts(minimum: 0.020, rate: rate), DropoutDetector.find(buffer))
         XCTAssertEqual(silence.dropouts(minimum: 0.020, rate: rate).count, 1)
     }

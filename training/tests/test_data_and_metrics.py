@@ -37,3 +37,18 @@ def test_lsd():
     assert lsd(x, x) == 0
     assert lsd(x, 10 * x) == 2.0 or abs(lsd(x, 10 * x) - 2.0) < 1e-9   # 10× amplitude = +2 in log10 power
     assert lsd(x, 0.5 * x + 0.5 * rng.standard_normal(22050)) > 0.1
+
+
+def test_level_bias_and_envelope_error():
+    from restore_train.metrics import envelope_error, level_bias
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(44100)
+    assert abs(level_bias(x, 0.5 * x) + 6.0206) < 1e-3          # −6 dB in 4–8 kHz
+    assert abs(envelope_error(x, 0.5 * x) - 6.0206) < 1e-3
+    assert abs(envelope_error(x, 2 * x, signed=True) - 6.0206) < 1e-3
+    assert envelope_error(x, x) == 0
+    # A band that follows the reference frame by frame beats one at the right mean level only.
+    env = np.repeat(rng.uniform(0.1, 1, 44), 1024)[:44100]
+    ref = x * env
+    flat = x * np.sqrt(np.mean(env ** 2))
+    assert envelope_error(ref, ref * 1.01) < envelope_error(ref, flat)
