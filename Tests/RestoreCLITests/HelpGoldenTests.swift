@@ -23,6 +23,7 @@ final class HelpGoldenTests: XCTestCase {
     func testTokenizeHelp() throws { try check(["tokenize", "--help"], "tokenize.help.txt") }
     func testBweHelp() throws { try check(["bwe", "--help"], "bwe.help.txt") }
     func testFillGapHelp() throws { try check(["fill-gap", "--help"], "fill-gap.help.txt") }
+    func testRepairHelp() throws { try check(["repair", "--help"], "repair.help.txt") }
     func testGenerateHelp() throws { try check(["generate", "--help"], "generate.help.txt") }
     func testEmbedHelp() throws { try check(["embed", "--help"], "embed.help.txt") }
     func testRunHelp() throws { try check(["run", "--help"], "run.help.txt") }
