@@ -329,4 +329,19 @@ final class RunCommandTests: XCTestCase {
         let wavs = all.filter { $0.hasSuffix(".wav") }
         XCTAssertEqual(Set(wavs), Set(recs.compactMap(\.output)))
     }
+
+    /// Two jobs at once (the test `swift test --sanitize=thread` runs for data races): every
+    /// file once, each output complete, one done record per file.
+    func testTwoJobsProcessEveryFileOnce() throws {
+        try slowInputs(4)
+        let out = folder + "/out"
+        let (r, summary) = try run([preset, folder + "/in", "-o", out, "--jobs", "2", "--threads", "2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(summary?.done, 4, r.stdout)
+        let done = try records(out).filter { $0.status == "done" }
+        XCTAssertEqual(done.count, 4)
+        XCTAssertEqual(Set(done.map(\.input)).count, 4)
+        for i in 0..<4 { XCTAssertEqual(try AudioFile.read(out + "/a/\(i).wav").0.frameCount, 22050) }
+        XCTAssertEqual(try hidden(out).filter { !$0.hasPrefix(".restore-claims") }, [])
+    }
 }
