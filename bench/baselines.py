@@ -1,4 +1,4 @@
-"""DSP baselines every restoration report shows beside the model (DESIGN §4)."""
+"""DSP baselines every restoration report shows beside the model (engine.md §4)."""
 import pathlib
 import sys
 

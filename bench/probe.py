@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Linear-probe benchmark on the validation split only (DESIGN §4, issue: probe):
+"""Linear-probe benchmark on the validation split only (engine.md §4, issue: probe):
 
   (a) instrument families of MIDI renders (multi-label, GM families),
   (b) the effect category of 0ad sounds (multi-class, top-level category),

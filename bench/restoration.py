@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Restoration quality on the validation split (never training data), DESIGN §4:
+"""Restoration quality on the validation split (never training data), engine.md §4:
 
 * BWE from a 4 kHz low-pass: LSD, LSD-HF (> 4 kHz) and LSD-LF of `restore bwe --lfr`, of the
   low-pass input itself, and of a blind spectral-band-replication baseline.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the golden fixtures of the mel front end (DESIGN §1) for the Swift tests.
+"""Writes the golden fixtures of the mel front end (engine.md §1) for the Swift tests.
 
 Fixed 3 s signals at 22 050 Hz (chirp, white noise, silence, 1 kHz tone) from a
 fixed seed; the reference mel is computed in float64 by restore_train.mel; the

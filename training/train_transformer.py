@@ -9,7 +9,7 @@ learned unconditional vector (CFG). Mask ratio from a truncated Gaussian centred
 label smoothing 0.1, loss on masked positions only; --span for MAGNeT-style column spans.
 Validation: masked-token accuracy and loss at mask ratios 0.1, 0.5 and 0.9, next to the
 unigram-frequency baseline. Exports Models/default/transformer.safetensors (f16) and
-Models/default/model.json (DESIGN §6).
+Models/default/model.json (engine.md §6).
 """
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def load_data():
 
 def band_mask(batch, rows, columns, generator=None):
     """Rows from a random first row up to the top masked in every column: the mask of
-    bandwidth extension (DESIGN §3)."""
+    bandwidth extension (engine.md §3)."""
     first = torch.randint(1, rows, (batch,), generator=generator)
     row_of = torch.arange(rows).repeat(columns)                     # column-major position → row
     return row_of[None, :] >= first[:, None]
@@ -125,7 +125,7 @@ def export(model, step, metrics, minutes):
 
 
 def write_manifest():
-    """Models/default/model.json: components, mel config, versions, sha256 (DESIGN §6)."""
+    """Models/default/model.json: components, mel config, versions, sha256 (engine.md §6)."""
     d = ROOT / "Models" / "default"
 
     def entry(path, kind):

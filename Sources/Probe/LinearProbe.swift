@@ -1,7 +1,7 @@
 import Foundation
 import RestoreCore
 
-/// The paper's probe (DESIGN §4): batch norm without affine parameters, dropout 0.1, one
+/// The paper's probe (engine.md §4): batch norm without affine parameters, dropout 0.1, one
 /// linear layer; sigmoid + binary cross-entropy for multi-label tags, softmax + cross-entropy
 /// for one class per example. Trained with Adam and early stopping on a validation split;
 /// deterministic for a seed.

@@ -1,4 +1,4 @@
-/// Ranking metrics for tagging (DESIGN §4): ROC-AUC and average precision per tag,
+/// Ranking metrics for tagging (engine.md §4): ROC-AUC and average precision per tag,
 /// macro-averaged over tags that have both positives and negatives.
 public enum TaggingMetrics {
     /// ROC-AUC by the Mann–Whitney statistic; tied scores count one half.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// MFCC features, the tagging baseline of DESIGN §4: 20 coefficients (DCT-II, orthonormal,
+/// MFCC features, the tagging baseline of engine.md §4: 20 coefficients (DCT-II, orthonormal,
 /// of the front end's 80-band log-mel) plus their deltas (±2-frame regression, edges
 /// repeated); a clip is summarised by the mean and standard deviation over time (80 values).
 public enum MFCC {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The fixed mel front end of DESIGN §1 (the HiFi-GAN V1 "universal" vocoder's).
+/// The fixed mel front end of engine.md §1 (the HiFi-GAN V1 "universal" vocoder's).
 public struct MelConfig: Sendable, Equatable, Codable {
     public var sampleRate: Double = 22050
     public var nFFT: Int = 1024

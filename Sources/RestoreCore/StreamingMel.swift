@@ -1,5 +1,5 @@
 /// The normalised mel of a signal fed block by block: frame for frame what
-/// `MelFrontEnd.normalizedMel` gives for the whole signal (DESIGN §1: reflect padding of
+/// `MelFrontEnd.normalizedMel` gives for the whole signal (engine.md §1: reflect padding of
 /// (n_fft − hop)/2 at both ends, frames every hop), holding under one FFT frame of samples.
 public final class StreamingMel {
     public let frontEnd: MelFrontEnd

@@ -1,7 +1,7 @@
 import Foundation
 import RestoreCore
 
-/// `bwe`: bandwidth extension (DESIGN §3). The token rows whose band reaches above the
+/// `bwe`: bandwidth extension (engine.md §3). The token rows whose band reaches above the
 /// cutoff are masked and regenerated; known rows pass through. With low-frequency
 /// replacement (on by default) the input's own band below the cutoff is put back exactly,
 /// so only the new band comes from the vocoder. The engine's mel ends at 8 kHz, so the new

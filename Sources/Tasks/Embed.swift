@@ -1,7 +1,7 @@
 import Foundation
 import RestoreCore
 
-/// `embed`: the transformer's hidden states as features (DESIGN §3): nothing is masked, the
+/// `embed`: the transformer's hidden states as features (engine.md §3): nothing is masked, the
 /// condition is the unconditional vector; per-column (timestamp) embeddings are the chosen
 /// blocks' states of the column's rows, side by side (low row first) or averaged, and the
 /// clip embedding pools the columns over time.
@@ -17,7 +17,7 @@ public struct Embed: RestoreTask {
     public enum Pool: String, Codable, Sendable, CaseIterable { case mean, max, meanmax = "mean+max", meanstd = "mean+std" }
     /// How a column's rows (frequency bands) make its vector: side by side or averaged.
     public enum Rows: String, Codable, Sendable, CaseIterable { case separate, average }
-    /// What the features are: the engine's transformer, or the MFCC baseline (DESIGN §4).
+    /// What the features are: the engine's transformer, or the MFCC baseline (engine.md §4).
     public enum Features: String, Codable, Sendable, CaseIterable { case engine, mfcc }
 
     public struct Options: TaskOptions {

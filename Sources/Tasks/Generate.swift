@@ -1,8 +1,8 @@
 import Foundation
 import RestoreCore
 
-/// `generate`: every token is generated (DESIGN §3), unconditionally or conditioned on a text
-/// prompt through the MiniLM sentence encoder with classifier-free guidance (DESIGN §2).
+/// `generate`: every token is generated (engine.md §3), unconditionally or conditioned on a text
+/// prompt through the MiniLM sentence encoder with classifier-free guidance (engine.md §2).
 /// Longer than one model window, the windows overlap and each continues the previous one.
 public struct Generate: RestoreTask {
     public static let name = "generate"

@@ -2,7 +2,7 @@ import Foundation
 import RestoreCore
 import Yams
 
-/// A preset: a named YAML pipeline of task steps (DESIGN §3), validated before any audio is
+/// A preset: a named YAML pipeline of task steps (engine.md §3), validated before any audio is
 /// read. Errors name the file, the line and the key, and suggest the nearest valid name.
 ///
 /// ```yaml

@@ -9,7 +9,7 @@ public protocol TaskOptions: Codable, Sendable {
     func validate() throws
 }
 
-/// A restoration task: a plugin over the engine (DESIGN §3). Adding one is a new file with a
+/// A restoration task: a plugin over the engine (engine.md §3). Adding one is a new file with a
 /// type conforming to this protocol and one line in `TaskRegistry.all`.
 public protocol RestoreTask: Sendable {
     associatedtype Options: TaskOptions

@@ -39,7 +39,7 @@ final class TokenizerParityTests: XCTestCase {
         try checkParity("default")
     }
 
-    /// DESIGN §2 contract: removing the band above a row boundary leaves the lower rows' tokens as they were.
+    /// engine.md §2 contract: removing the band above a row boundary leaves the lower rows' tokens as they were.
     func testTokensOfRowsBelowALowPassAreUnchanged() throws {
         let tok = try load("tiny")
         let x = try Fixtures.npy("tokenizer/noise.input.npy")

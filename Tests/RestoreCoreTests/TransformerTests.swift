@@ -3,7 +3,7 @@ import XCTest
 @testable import RestoreCore
 
 /// The Swift transformer and sampler against PyTorch (training/make_transformer_fixtures.py),
-/// and the sampler's own contract (DESIGN §2).
+/// and the sampler's own contract (engine.md §2).
 final class TransformerTests: XCTestCase {
     func tiny() throws -> MaskedTransformer {
         try MaskedTransformer(path: Fixtures.root.appendingPathComponent("transformer/tiny.safetensors").path)

@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
-"""Builds the training corpus of DESIGN §5 from Debian packages: resumable, logged.
+"""Builds the training corpus of engine.md §5 from Debian packages: resumable, logged.
 
     .venv/bin/python training/data/prepare.py            # all stages
     .venv/bin/python training/data/prepare.py --stage stats
 
 Stages (each skips work already done):
-  install  apt-get the packages of DESIGN §5 (0ad-data, wesnoth-1.16-music,
+  install  apt-get the packages of engine.md §5 (0ad-data, wesnoth-1.16-music,
            tuxpaint-stamps-default, openttd-openmsx, fluidsynth, fluid-soundfont-gm)
   midi     GM renders with fluidsynth: openttd-openmsx files and music21 corpus scores,
            every channel's instrument drawn from the GM families (so tags are exact)
   clips    decode, mono, 22 050 Hz, 10 s clips (short sounds padded with silence and
-           marked), normalised-dB mel (DESIGN §1, restore_train.mel) in float16 shards
+           marked), normalised-dB mel (engine.md §1, restore_train.mel) in float16 shards
   stats    training/data/STATS.md and training/data/validation_files.txt
 
 Outputs: training/data/manifest.jsonl (committed), shards under training/data/shards/
@@ -52,7 +52,7 @@ SHARDS = HERE / "shards"
 MANIFEST = HERE / "manifest.jsonl"
 CLIP_SECONDS = 10.0
 CLIP_SAMPLES = int(CLIP_SECONDS * mel.SAMPLE_RATE)
-FRAMES = 848                       # 53 columns of 16 frames (DESIGN §1)
+FRAMES = 848                       # 53 columns of 16 frames (engine.md §1)
 SHARD_CLIPS = 256
 VALIDATION_PERCENT = 7             # of source files, chosen by hash
 MIN_TAIL_SECONDS = 3.0             # a file's last partial window is kept (padded) if at least this long

@@ -1,1 +1,1 @@
-"""PyTorch/numpy reference implementation of restore's engine (DESIGN.md §5)."""
+"""PyTorch/numpy reference implementation of restore's engine (docs/engine.md)."""

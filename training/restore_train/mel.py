@@ -1,4 +1,4 @@
-"""The mel front end of DESIGN §1 in numpy: the reference the Swift runtime is tested against.
+"""The mel front end of engine.md §1 in numpy: the reference the Swift runtime is tested against.
 
 22 050 Hz, n_fft 1024, periodic Hann window of 1024, hop 256, reflect padding of
 (n_fft - hop)/2 on both sides (no centring), magnitude sqrt(|X|^2 + 1e-9) as the

@@ -1,4 +1,4 @@
-"""Quality metrics of DESIGN §4, in numpy."""
+"""Quality metrics of engine.md §4, in numpy."""
 import numpy as np
 
 

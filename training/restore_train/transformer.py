@@ -1,4 +1,4 @@
-"""The masked generative transformer of DESIGN §2 (SpecMaskGIT): a bidirectional
+"""The masked generative transformer of engine.md §2 (SpecMaskGIT): a bidirectional
 pre-LayerNorm ViT over the token grid plus one appended condition token.
 
 Sequence order is column-major (time-major): position p = column * rows + row, then
@@ -97,7 +97,7 @@ class MaskedTransformer(nn.Module):
 
 
 def mask_ratio(batch: int, generator=None) -> torch.Tensor:
-    """Truncated Gaussian centred on 0.55 (sd 0.25) on [0, 1] (DESIGN §2)."""
+    """Truncated Gaussian centred on 0.55 (sd 0.25) on [0, 1] (engine.md §2)."""
     out = torch.empty(batch)
     filled = 0
     while filled < batch:
@@ -133,7 +133,7 @@ def masked_loss(logits, targets, masked, smoothing: float = 0.1):
     return F.cross_entropy(logits[masked], targets[masked], label_smoothing=smoothing)
 
 
-# ------------------------------------------------------------------ sampler (DESIGN §2)
+# ------------------------------------------------------------------ sampler (engine.md §2)
 
 def cosine_remaining(unknown_at_start: int, i: int, n: int) -> int:
     return math.floor(unknown_at_start * math.cos(math.pi / 2 * (i + 1) / n))
@@ -143,7 +143,7 @@ def cosine_remaining(unknown_at_start: int, i: int, n: int) -> int:
 def sample(model: MaskedTransformer, tokens, known, cond=None, iterations=16, guidance=3.0, temperature=1.5,
            noise=None, generator=None):
     """MaskGIT decoding with a linear CFG ramp and annealed Gumbel re-masking, exactly as
-    DESIGN §2. tokens/known: (N,) for one grid. `noise(i, unknown_count)` may supply
+    engine.md §2. tokens/known: (N,) for one grid. `noise(i, unknown_count)` may supply
     (uniform for categorical sampling (N,), gumbel (N,)) to reproduce a run exactly."""
     x = tokens.clone()
     unknown = ~known.clone()

@@ -29,7 +29,7 @@ public struct ReplayedNoise: SamplerNoise {
     }
 }
 
-/// MaskGIT decoding with classifier-free guidance, exactly as DESIGN §2:
+/// MaskGIT decoding with classifier-free guidance, exactly as engine.md §2:
 /// linear CFG ramp from 0, categorical sampling, cosine schedule of how many stay
 /// masked, annealed Gumbel noise on log-confidence, known tokens never changed.
 public struct MaskGITSampler {

@@ -29,7 +29,7 @@ public struct TokenGrid: Sendable, Equatable {
     }
 }
 
-/// The spectrogram tokenizer of DESIGN §2 (see training/restore_train/tokenizer.py):
+/// The spectrogram tokenizer of engine.md §2 (see training/restore_train/tokenizer.py):
 /// a frequency-local conv encoder (5 rows of 16 mel bins, 16 frames per token),
 /// nearest-code quantisation, and a conv decoder back to the normalised mel.
 public struct SpectrogramTokenizer: Sendable {

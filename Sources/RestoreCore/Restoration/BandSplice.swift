@@ -2,7 +2,7 @@ import Foundation
 
 /// Joins the band below a cutoff of one signal with the band above it of another, in the
 /// STFT domain (weighted overlap-add, Hann, 75% overlap): low-frequency replacement for
-/// bandwidth extension (DESIGN §3), where the input's own band is put back under the
+/// bandwidth extension (engine.md §3), where the input's own band is put back under the
 /// generated one. Bins up to the cutoff come from `low` unchanged; a raised-cosine
 /// crossover of `transition` Hz above the cutoff hands over to `high`.
 public enum BandSplice {

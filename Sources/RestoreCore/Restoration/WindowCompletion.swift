@@ -2,7 +2,7 @@ import Foundation
 
 /// What a task masks in one model window, and how much of the generated mel replaces the
 /// input's at each (mel bin, window frame). Known regions pass through: the weight is 0
-/// there, 1 deep inside masked regions, and ramps at the borders (DESIGN §2).
+/// there, 1 deep inside masked regions, and ramps at the borders (engine.md §2).
 public struct WindowMask {
     /// Row-major rows × columns; false = generate.
     public var known: [Bool]

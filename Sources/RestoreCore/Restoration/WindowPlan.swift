@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where the model windows of a long input fall, in samples of the input's rate (DESIGN §3):
+/// Where the model windows of a long input fall, in samples of the input's rate (engine.md §3):
 /// windows of the model's length, each overlapping the next by `overlapColumns`; the overlap
 /// is given to the next window as known context, and outputs are joined by a linear
 /// crossfade over the overlap minus `edgeColumns` at each end (where the analysis and the

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Streams an input through overlapping model windows (DESIGN §3) with bounded memory:
+/// Streams an input through overlapping model windows (engine.md §3) with bounded memory:
 /// it reads only as far as the current window needs, drops what no later window needs,
 /// and writes each stretch of output as soon as the crossfade into the next window is
 /// all that is left of it. Memory is a few windows, whatever the input's length.

@@ -15,7 +15,7 @@ public struct MiniLMConfig: Codable, Sendable, Equatable {
     public var tokenize_chinese_chars: Bool
 }
 
-/// The all-MiniLM-L6-v2 sentence encoder (DESIGN §2, condition space): a 6-layer post-LN
+/// The all-MiniLM-L6-v2 sentence encoder (engine.md §2, condition space): a 6-layer post-LN
 /// BERT, mean pooling over the tokens, L2 normalisation. Text → 384-d unit vector.
 public struct MiniLM: Sendable {
     public let config: MiniLMConfig
