@@ -29,7 +29,7 @@ public struct FillGap: RestoreTask {
         if !gaps.isEmpty {
             let model = try context.model()
             restorer = Restorer(model: model)
-            clusters = try Restorer.cluster(gaps, windowSeconds: Double(model.windowFrames * model.hop) / model.sampleRate,
+            clusters = try Restorer.cluster(gaps, windowSeconds: model.windowSeconds,
                                             context: Self.minimumContext, path: input.path, noun: "gap", verb: "filled")
         }
         var gains: [Double: [Float]] = [:]

@@ -80,13 +80,12 @@ public struct Repair: RestoreTask {
             throw RestoreError.invalidArgument(String(format: "%@: box at %.3f s starts after the end (%.3f s)", input.path, b.span.start, Double(total) / rate))
         }
         let model = try context.model()
-        let windowSeconds = Double(model.windowFrames * model.hop) / model.sampleRate
-        let clusters = try Restorer.cluster(boxes.map(\.span), windowSeconds: windowSeconds, context: 1, path: input.path, noun: "box", verb: "repaired")
+        let clusters = try Restorer.cluster(boxes.map(\.span), windowSeconds: model.windowSeconds, context: 1, path: input.path, noun: "box", verb: "repaired")
         let fe = model.frontEnd.config
         let job = RestorationJob(layout: .around(clusters: clusters, totalFrames: total), sampling: context.sampling, mask: { p in
             // Rows whose mel band meets a box's band, in the columns its time touches.
             let cols = model.windowColumns, fpt = model.framesPerToken, bpr = model.binsPerRow
-            let frameSeconds = Double(model.hop) / model.sampleRate
+            let frameSeconds = model.frameSeconds
             let windowTime = Double(p.windowStart) / p.rate
             var known = [Bool](repeating: true, count: model.rows * cols)
             var weight = [Float](repeating: 0, count: fe.melCount * model.windowFrames)

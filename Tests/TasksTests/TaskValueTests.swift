@@ -52,7 +52,7 @@ final class TaskValueTests: XCTestCase {
     }
 
     func testRegistryKnowsEveryTaskOnce() {
-        XCTAssertEqual(TaskRegistry.names, ["bwe", "fill-gap", "generate", "embed"])
+        XCTAssertEqual(TaskRegistry.names, ["bwe", "fill-gap", "generate", "embed", "repair"])
         XCTAssertEqual(Set(TaskRegistry.names).count, TaskRegistry.all.count)
     }
 

@@ -48,6 +48,9 @@ public struct EngineModel: Sendable {
     public var windowColumns: Int { transformer.config.columns }
     public var windowFrames: Int { windowColumns * framesPerToken }
     public var samplesPerColumn: Int { framesPerToken * hop }
+    /// Seconds of one mel frame and of one model window.
+    public var frameSeconds: Double { Double(hop) / sampleRate }
+    public var windowSeconds: Double { Double(windowFrames) * frameSeconds }
 }
 
 extension EngineModel {

@@ -189,7 +189,7 @@ public struct Restorer {
     func runAround(_ source: AudioSource, clusters: [[TimeSpan]], total: Int, rate: Double, job: RestorationJob, sink: AudioSink,
                    progress: ((Double) -> Void)?, report: inout RestorationReport) throws -> Int {
         let c = source.channelCount
-        let windowSeconds = Double(model.windowFrames * model.hop) / model.sampleRate
+        let windowSeconds = model.windowSeconds
         let margin = Int(0.2 * rate)
         let starts = clusters.map { Self.windowStart($0, total: total, rate: rate, windowSeconds: windowSeconds) }
         let slices = starts.map { u in max(0, u - margin)..<min(total, u + Int(windowSeconds * rate) + margin) }
