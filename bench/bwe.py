@@ -103,6 +103,9 @@ def main():
         for k, (x, y) in enumerate(zip(refs, outs)):
             rows[k]["methods"][f"bwe {name}"] = scores(x, y)
         print(f"bwe {name}: done", flush=True)
+        # Partial results survive an interrupted run.
+        partial = ROOT / "bench" / "results" / "bwe.partial.json"
+        partial.write_text(json.dumps({"per_clip": rows}, indent=1) + "\n")
     result = {"clips": len(rows), "cutoff_hz": CUTOFF, "per_clip": rows,
               "table": table(rows, ["lsd", "lsd_hf", "bias_db", "envelope_db"], "BWE from 4 kHz (22 050 Hz clips; bias = median)")}
 
