@@ -24,9 +24,15 @@ let package = Package(
         .systemLibrary(name: "CFFTW3", path: "Sources/CFFTW3"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+        // oneDNN (Debian libdnnl-dev) wrapper and AVX2/AVX-512 kernels chosen at run time.
+        .target(
+            name: "CKernels",
+            cSettings: [.unsafeFlags(["-O2", "-mprefer-vector-width=512"])],
+            linkerSettings: [.linkedLibrary("dnnl")]
+        ),
         .target(
             name: "RestoreCore",
-            dependencies: ["COpenBLAS", "CSndFile", "CSampleRate", "CFFTW3", "CZlib", "CCrypto"],
+            dependencies: ["COpenBLAS", "CSndFile", "CSampleRate", "CFFTW3", "CZlib", "CCrypto", "CKernels"],
             // Numeric code is unusable unoptimised; tests run debug builds.
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),

@@ -20,6 +20,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--threads", type=int, default=1)
 ap.add_argument("--repetitions", type=int, default=3)
 ap.add_argument("--iterations", type=int, default=16)
+ap.add_argument("--default-only", action="store_true", help="skip the paper-size model")
 args = ap.parse_args()
 torch.set_num_threads(args.threads)
 models = []
@@ -29,7 +30,8 @@ if path.exists():
     m = MaskedTransformer(TransformerConfig(**json.loads(meta["config"])))
     m.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in tensors.items()})
     models.append(("default", m))
-models.append(("paper_24x768", MaskedTransformer(TransformerConfig(width=768, depth=24, heads=8, ffn=3072))))
+if not args.default_only:
+    models.append(("paper_24x768", MaskedTransformer(TransformerConfig(width=768, depth=24, heads=8, ffn=3072))))
 rows = []
 for name, m in models:
     m.eval()

@@ -6,6 +6,7 @@ numpy front end at 22 050 Hz. Prints one JSON object.
     bench/vocoder_quality.py [CLIP]     (default: a synthesised 10 s music clip)
 """
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -58,7 +59,8 @@ def main():
     with torch.inference_mode():
         y_torch = gen(torch.from_numpy(ref_mel.astype(np.float32))[None]).squeeze().numpy()
     out = tmp / "swift.wav"
-    subprocess.run([str(ROOT / ".build/release/restore"), "vocode", str(src), "-o", str(out), "--encoding", "float"], check=True, capture_output=True)
+    restore = os.environ.get("RESTORE_BIN", str(ROOT / ".build/release/restore"))
+    subprocess.run([restore, "vocode", str(src), "-o", str(out), "--encoding", "float"], check=True, capture_output=True)
     y_swift, _ = sf.read(out, dtype="float32")
 
     def l1(y):

@@ -12,6 +12,7 @@ struct SamplerBench: ParsableCommand {
     @Option(help: "Decoding iterations.") var iterations = 16
     @Option(help: "Thread counts to measure.") var threads: [Int] = [1, 2]
     @Option(help: "The shipped transformer (skipped when absent).") var model = "Models/default/transformer.safetensors"
+    @Option(help: "Backends to measure: onednn, openblas.") var backend: [String] = ["onednn"]
     @Flag(help: "Machine-readable output.") var json = false
     @Flag(help: "Skip the paper-size model.") var defaultOnly = false
 
@@ -27,12 +28,17 @@ struct SamplerBench: ParsableCommand {
             let grid = TokenGrid(rows: 5, columns: 53, ids: [Int32](repeating: 0, count: 265))
             let none = [Bool](repeating: false, count: 265)
             let cond = [Float](repeating: 0.05, count: 384)
-            for t in threads {
-                BLASThreads.set(t)
-                ParallelConfig.threads = t
-                rows.append(measure("swift_\(name)_\(iterations)it", repetitions: repetitions, threads: t) {
-                    _ = engine.complete(grid: grid, known: none, condition: cond, iterations: iterations, seed: 1, threads: t)
-                })
+            for b in backend {
+                guard let be = ComputeBackend(rawValue: b) else { throw ValidationError("unknown backend \(b)") }
+                ComputeBackend.current = be
+                for t in threads {
+                    BLASThreads.set(t)
+                    ParallelConfig.threads = t
+                    let label = be == .onednn ? "swift" : "swift_openblas"
+                    rows.append(measure("\(label)_\(name)_\(iterations)it", repetitions: repetitions, threads: t) {
+                        _ = engine.complete(grid: grid, known: none, condition: cond, iterations: iterations, seed: 1, threads: t)
+                    })
+                }
             }
         }
         report(rows, json: json)
