@@ -8,26 +8,6 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "training")
 from restore_train import sbr as _sbr  # noqa: E402
 
 
-def stft(x, n_fft=1024, hop=256):
-    w = np.hanning(n_fft + 1)[:-1]
-    pad = np.pad(x, (n_fft // 2, n_fft // 2 + n_fft), mode="reflect")
-    frames = 1 + (len(pad) - n_fft) // hop
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(frames)[:, None]
-    return np.fft.rfft(pad[idx] * w, axis=1), w
-
-
-def istft(spec, w, length, hop=256):
-    n_fft = len(w)
-    frames = np.fft.irfft(spec, n=n_fft, axis=1) * w
-    out = np.zeros(hop * (len(frames) - 1) + n_fft)
-    norm = np.zeros_like(out)
-    for t, f in enumerate(frames):
-        out[t * hop:t * hop + n_fft] += f
-        norm[t * hop:t * hop + n_fft] += w * w
-    out /= np.maximum(norm, 1e-8)
-    return out[n_fft // 2:n_fft // 2 + length]
-
-
 def spectral_band_replication(x, sr, cutoff):
     """The SBR baseline (top octave below the cutoff copied up with slope continuation; the
     reference implementation the Swift BandReplication is tested against)."""

@@ -44,6 +44,9 @@ import time
 import numpy as np
 import torch
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from validation import clip_audio  # noqa: E402
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
 from restore_train import mel, sbr  # noqa: E402
@@ -94,21 +97,13 @@ class ClipAudio:
         return c[key]
 
     def audio(self, e: dict) -> np.ndarray:
-        x = np.zeros(int(10.0 * SR), dtype=np.float32)
         if e.get("clip_type", "window") == "window":
             c = self.windows[(item_key(e["source"], e.get("take", e["file"])), round(e["offset"], 4))]
-            a = int(round(c["offset"] * SR))
-            x[:c["samples"]] = self.pcm(c["key"])[a:a + c["samples"]]
         else:
             c = self.reels[e["id"]]
-            for it in c["items"]:
-                seg = self.pcm(it["key"])[it["src_start"]:it["src_end"]].copy()
-                f = min(len(seg) // 2, int(0.005 * SR))
-                if f > 0:
-                    ramp = np.linspace(0, 1, f, dtype=np.float32)
-                    seg[:f] *= ramp
-                    seg[-f:] *= ramp[::-1]
-                x[it["start"]:it["start"] + len(seg)] = seg
+        x = np.zeros(int(10.0 * SR), dtype=np.float32)
+        y = clip_audio(c, self.pcm)
+        x[:len(y)] = y
         return x[:c["samples"]]
 
 
