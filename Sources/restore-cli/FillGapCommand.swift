@@ -30,14 +30,14 @@ struct FillGapCommand: ParsableCommand {
     )
 
     @Argument(help: "Audio files.") var inputs: [String]
-    @Option(help: "Start of a gap (repeatable): 1.2s, 350ms, 1:02.5.") var at: [String] = []
-    @Option(help: "Length of the gaps given by --at (default: the dropout found there).") var length: String?
+    @Option(parsing: .unconditionalSingleValue, help: "Start of a gap (repeatable): 1.2s, 350ms, 1:02.5.") var at: [String] = []
+    @Option(parsing: .unconditional, help: "Length of the gaps given by --at (default: the dropout found there).") var length: String?
     @Option(help: "Gaps as START-END pairs, comma-separated: 1.2-1.6,3.0-3.1.") var gaps: String?
     @Flag(help: "Find dropouts (digital silence inside the signal) and fill them.") var detect = false
-    @Option(help: "Shortest dropout --detect fills.") var minDropout: String = "20ms"
-    @Option(help: "Longest dropout --detect fills; longer silences are pauses.") var maxDropout: String = "500ms"
+    @Option(parsing: .unconditional, help: "Shortest dropout --detect fills.") var minDropout: String = "20ms"
+    @Option(parsing: .unconditional, help: "Longest dropout --detect fills; longer silences are pauses.") var maxDropout: String = "500ms"
     @Flag(help: "Print the gaps that would be filled and write nothing.") var list = false
-    @Option(help: "Crossfade at each edge of a gap.") var crossfade: String = "10ms"
+    @Option(parsing: .unconditional, help: "Crossfade at each edge of a gap.") var crossfade: String = "10ms"
     @Flag(help: "Process stereo as mid and side instead of left and right.") var midSide = false
     @OptionGroup var output: OutputOptions
     @OptionGroup var sampling: SamplingOptions

@@ -141,4 +141,28 @@ final class SafetyCommandTests: XCTestCase {
         try expectError(["probe", "train", "--embeddings", folder, "--labels", "l.csv", "-o", "p.safetensors", "--seed", "-1"],
                         "--seed must be a whole number between 0 and 18446744073709551615 (got '-1')")
     }
+
+    /// fill-gap: negative and huge times get range errors; gaps past the end are errors, not clamps.
+    func testFillGapTimesAreRangeChecked() throws {
+        try expectError(["fill-gap", "--at", "-1s", "--length", "0.1s", wav], "fill-gap: --at -1s is before the start")
+        try expectError(["fill-gap", "--at", "1e15", "--length", "0.1s", wav], "fill-gap: --at 1e+15s is beyond 10000000 s")
+        try expectError(["fill-gap", "--detect", "--min-dropout", "1e300", wav], "fill-gap: --max-dropout must not be shorter than --min-dropout")
+        try expectError(["fill-gap", "--detect", "--max-dropout", "1e300", wav], "fill-gap: --min-dropout and --max-dropout must be between 0 and 60 s")
+        try expectError(["fill-gap", "--at", "0.5s", "--length", "100s", wav], "fill-gap: --length must be at most 60 s")
+        try expectError(["fill-gap", "--at", "0.5s", "--length", "10s", wav], "\(wav): gap 0.500–10.500 s ends after the end (1.000 s)")
+        try expectError(["fill-gap", "--gaps", "0-4", wav], "\(wav): gap 0.000–4.000 s ends after the end (1.000 s)")
+    }
+
+    /// A fill never peaks above the audio beside the gap (a quiet file is not clipped).
+    func testAFillStaysUnderThePeakBesideTheGap() throws {
+        var x = TestSignals.sine(frequency: 440, sampleRate: 22050, seconds: 3, amplitude: 0.5)
+        for i in 30000..<36000 { x[i] = 0 }
+        let input = folder + "/quiet.wav"
+        try AudioWriter.write(AudioBuffer(sampleRate: 22050, mono: x), to: input, options: AudioWriteOptions(encoding: .float32))
+        let r = try CLI.run(["fill-gap", "--detect", input, "-o", folder + "/quiet.out.wav", "--iterations", "2", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let (y, _) = try AudioFile.read(folder + "/quiet.out.wav")
+        XCTAssertLessThanOrEqual(y.channels[0].map(abs).max() ?? 0, 0.5 + 1e-3)
+        XCTAssertGreaterThan(y.channels[0][30000..<36000].map { $0 * $0 }.reduce(0, +), 1e-3, "the gap was filled")
+    }
 }
