@@ -1,4 +1,4 @@
-"""The spectrogram tokenizer (DESIGN §2): a frequency-local conv encoder, an EMA vector
+"""The spectrogram tokenizer (docs/engine.md §2): a frequency-local conv encoder, an EMA vector
 quantiser with data-initialised codes and dead-code restart, and a conv decoder.
 
 Layout: the normalised mel (B, 1, 80, T) is cut by the first convolution into 5 rows of

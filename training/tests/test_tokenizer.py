@@ -1,4 +1,4 @@
-"""The tokenizer's contracts (DESIGN §2, issue 16): the shipped v1 loads and encodes as the
+"""The tokenizer's contracts (docs/engine.md §2, issue 16): the shipped v1 loads and encodes as the
 Swift parity fixtures record; every study variant keeps the encoder frequency-local (a token
 and its level codes depend only on their own row's 16 mel bins); the v1 config and export
 are unchanged by the v2 fields; candidates train, resume and export."""

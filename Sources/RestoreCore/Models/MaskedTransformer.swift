@@ -31,7 +31,7 @@ public struct TransformerConfig: Codable, Sendable, Equatable {
     public var positions: Int { rows * columns }
 }
 
-/// The masked generative transformer of DESIGN §2 (see training/restore_train/transformer.py).
+/// The masked generative transformer of docs/engine.md §2 (see training/restore_train/transformer.py).
 /// Sequence order is column-major: position p = column·rows + row; the condition token is last.
 public struct MaskedTransformer: Sendable {
     public let config: TransformerConfig
