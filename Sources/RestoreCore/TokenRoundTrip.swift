@@ -5,10 +5,11 @@ public struct TokenRoundTrip {
     public let vocoder: HiFiGAN
     public let frontEnd: MelFrontEnd
 
-    public init(tokenizer: SpectrogramTokenizer, vocoder: HiFiGAN, frontEnd: MelFrontEnd = MelFrontEnd()) {
+    /// The front end is the tokenizer's own (its normalisation floor) unless one is given.
+    public init(tokenizer: SpectrogramTokenizer, vocoder: HiFiGAN, frontEnd: MelFrontEnd? = nil) {
         self.tokenizer = tokenizer
         self.vocoder = vocoder
-        self.frontEnd = frontEnd
+        self.frontEnd = frontEnd ?? tokenizer.frontEnd
     }
 
     public struct Result {

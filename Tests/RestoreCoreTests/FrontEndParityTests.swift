@@ -38,6 +38,23 @@ final class FrontEndParityTests: XCTestCase {
         }
     }
 
+    func testNormalisationAtAnotherFloorMatchesReference() throws {
+        // A tokenizer trained at −100 dB reads the mel normalised at its own floor.
+        let fe = MelFrontEnd(config: MelConfig(dbMin: -100))
+        for name in ["chirp", "noise"] {
+            let x = try Fixtures.npy("frontend/\(name).signal.npy").values
+            let norm = fe.normalizedMel(x)
+            let ref = try Fixtures.npy("frontend/\(name).normalized-db100.npy").values
+            XCTAssertLessThan(relativeL2(norm.values, ref), 1e-4, name)
+            XCTAssertLessThan(maxAbsDiff(norm.values, ref), 2e-3, name)
+            // Its inverse gives the same ln-mel as the −80 dB one above both floors.
+            let ln = fe.logMel(fromNormalized: norm).values, std = frontEnd.logMel(fromNormalized: frontEnd.normalizedMel(x)).values
+            for i in stride(from: 0, to: ln.count, by: 97) where std[i] > Float(-75 * M_LN10 / 20) {
+                XCTAssertEqual(ln[i], std[i], accuracy: 1e-3)
+            }
+        }
+    }
+
     func testDenormalisationInvertsNormalisationInsideTheClipRange() throws {
         let x = try Fixtures.npy("frontend/noise.signal.npy").values
         let norm = frontEnd.normalizedMel(x)

@@ -30,6 +30,25 @@ final class TokenizerParityTests: XCTestCase {
         }
     }
 
+    /// The tiny fixture with its config's db_min set to `dbMin` (nil: removed).
+    func tinyFile(dbMin: Float?) throws -> SafeTensorsFile {
+        let path = Fixtures.root.appendingPathComponent("tokenizer/tiny.safetensors").path
+        let original = try SafeTensorsFile(path: path)
+        var config = try JSONSerialization.jsonObject(with: Data(original.metadata["config"]!.utf8)) as! [String: Any]
+        config["db_min"] = dbMin
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: config, options: .sortedKeys), as: UTF8.self)
+        return try SafeTensorsFile(data: Fixtures.safetensors(path, metadata: ["config": text, "format": "restore.tokenizer"]),
+                                   name: "tiny-db.safetensors")
+    }
+
+    func testNormalisationFloorComesFromTheTokenizerConfig() throws {
+        XCTAssertEqual(try SpectrogramTokenizer(file: tinyFile(dbMin: nil)).frontEnd.config.dbMin, -80)
+        XCTAssertEqual(try SpectrogramTokenizer(file: tinyFile(dbMin: -100)).frontEnd.config.dbMin, -100)
+        XCTAssertThrowsError(try SpectrogramTokenizer(file: tinyFile(dbMin: 30))) { e in
+            XCTAssertTrue("\(e)".contains("tokenizer db_min 30.0 must be finite and below 20 dB"), "\(e)")
+        }
+    }
+
     func testTinyModelMatchesPyTorch() throws { try checkParity("tiny") }
 
     func testShippedModelMatchesPyTorch() throws {

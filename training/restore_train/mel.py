@@ -73,17 +73,18 @@ def log_mel(x: np.ndarray, dtype=np.float64) -> np.ndarray:
     return np.log(np.maximum(magnitude_mel(x, dtype), FLOOR))
 
 
-def normalize_db(m: np.ndarray) -> np.ndarray:
-    db = np.clip(20 * np.log10(np.maximum(m, FLOOR)), DB_MIN, DB_MAX)
-    return 2 * (db - DB_MIN) / (DB_MAX - DB_MIN) - 1
+def normalize_db(m: np.ndarray, db_min: float = DB_MIN) -> np.ndarray:
+    """clip(20·log10(max(M, floor)), db_min, 20) mapped to [-1, 1]; db_min is the tokenizer's floor."""
+    db = np.clip(20 * np.log10(np.maximum(m, FLOOR)), db_min, DB_MAX)
+    return 2 * (db - db_min) / (DB_MAX - db_min) - 1
 
 
-def normalized_mel(x: np.ndarray, dtype=np.float64) -> np.ndarray:
+def normalized_mel(x: np.ndarray, dtype=np.float64, db_min: float = DB_MIN) -> np.ndarray:
     """Tokenizer input: clipped dB mapped to [-1, 1]."""
-    return normalize_db(magnitude_mel(x, dtype)).astype(dtype)
+    return normalize_db(magnitude_mel(x, dtype), db_min).astype(dtype)
 
 
-def denormalize_to_log_mel(n: np.ndarray) -> np.ndarray:
+def denormalize_to_log_mel(n: np.ndarray, db_min: float = DB_MIN) -> np.ndarray:
     """Inverse of the normalisation (up to clipping): [-1, 1] -> ln-mel."""
-    db = (np.clip(n, -1, 1) + 1) / 2 * (DB_MAX - DB_MIN) + DB_MIN
+    db = (np.clip(n, -1, 1) + 1) / 2 * (DB_MAX - db_min) + db_min
     return db * np.log(10) / 20

@@ -6,7 +6,10 @@ the condition token last. Inputs: token embedding at known positions; at masked
 positions the projected condition (the "conditional mask"; the learned [MASK]
 embedding is used instead when conditional_mask is off). The condition is a 384-d
 MiniLM-space vector; for classifier-free guidance it is replaced by a learned
-unconditional vector. Output: logits over the K codes at every grid position.
+unconditional vector. With patch_conditioning, a known position's input is its token
+embedding plus a linear projection of its normalised mel patch (16 bins × 16 frames,
+bin-major); masked positions get no patch. Output: logits over the K codes at every grid
+position.
 """
 from __future__ import annotations
 
@@ -31,6 +34,11 @@ class TransformerConfig:
     cond_dim: int = 384
     conditional_mask: bool = True
     layer_norm_eps: float = 1e-5
+    # Hybrid conditioning: a known position's input also gets a linear projection of its
+    # true mel patch (bins_per_row × frames_per_token values, bin-major), so the known band
+    # or context reaches the model at full precision and not only through the codebook.
+    patch_conditioning: bool = False
+    patch_size: int = 256
 
     @property
     def positions(self) -> int:
@@ -64,6 +72,8 @@ class MaskedTransformer(nn.Module):
         self.mask_embedding = nn.Parameter(torch.zeros(w))
         self.position_embedding = nn.Parameter(torch.zeros(cfg.positions + 1, w))
         self.cond_projection = nn.Linear(cfg.cond_dim, w)
+        if cfg.patch_conditioning:
+            self.patch_projection = nn.Linear(cfg.patch_size, w)
         self.uncond_embedding = nn.Parameter(torch.zeros(cfg.cond_dim))
         self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg.depth)])
         self.norm = nn.LayerNorm(w, eps=cfg.layer_norm_eps)
@@ -79,13 +89,18 @@ class MaskedTransformer(nn.Module):
             return self.uncond_embedding[None].expand(batch, -1)
         return cond
 
-    def forward(self, tokens, masked, cond=None, features: list[int] | None = None):
-        """tokens (B, N) int64 (any value where masked), masked (B, N) bool, cond (B, 384) or None.
-        Returns logits (B, N, K); with `features`, also the hidden states after those blocks."""
+    def forward(self, tokens, masked, cond=None, features: list[int] | None = None, patches=None):
+        """tokens (B, N) int64 (any value where masked), masked (B, N) bool, cond (B, 384) or None,
+        patches (B, N, 256) normalised mel patches (needed with patch_conditioning; None = no
+        patch anywhere). Returns logits (B, N, K); with `features`, also the hidden states after
+        those blocks."""
         b, n = tokens.shape
         c = self.cond_projection(self.condition(cond, b))            # (B, W)
         fill = c[:, None, :] if self.cfg.conditional_mask else self.mask_embedding[None, None, :]
-        x = torch.where(masked[..., None], fill.expand(b, n, -1), self.token_embedding(tokens.clamp(min=0)))
+        known = self.token_embedding(tokens.clamp(min=0))
+        if self.cfg.patch_conditioning and patches is not None:
+            known = known + self.patch_projection(patches)
+        x = torch.where(masked[..., None], fill.expand(b, n, -1), known)
         x = torch.cat([x, c[:, None, :]], dim=1) + self.position_embedding[None]
         hidden = []
         for i, blk in enumerate(self.blocks):
@@ -141,21 +156,26 @@ def cosine_remaining(unknown_at_start: int, i: int, n: int) -> int:
 
 @torch.no_grad()
 def sample(model: MaskedTransformer, tokens, known, cond=None, iterations=16, guidance=3.0, temperature=1.5,
-           noise=None, generator=None):
+           noise=None, generator=None, patches=None):
     """MaskGIT decoding with a linear CFG ramp and annealed Gumbel re-masking, exactly as
     engine.md §2. tokens/known: (N,) for one grid. `noise(i, unknown_count)` may supply
-    (uniform for categorical sampling (N,), gumbel (N,)) to reproduce a run exactly."""
+    (uniform for categorical sampling (N,), gumbel (N,)) to reproduce a run exactly.
+    `patches` (N, 256): the true mel patches of the positions known at the start (hybrid
+    conditioning); positions filled by the sampler get none."""
     x = tokens.clone()
     unknown = ~known.clone()
     u0 = int(unknown.sum())
+    if patches is not None:
+        patches = torch.where(known[:, None], patches, torch.zeros_like(patches))
     for i in range(iterations):
         if not unknown.any():
             break
         t = guidance * i / (iterations - 1) if iterations > 1 else guidance
         if cond is None or t == 0:
-            logits = model(x[None], unknown[None], None)[0]
+            logits = model(x[None], unknown[None], None, patches=None if patches is None else patches[None])[0]
         else:
-            both = model(torch.stack([x, x]), torch.stack([unknown, unknown]), torch.stack([cond, model.uncond_embedding]))
+            both = model(torch.stack([x, x]), torch.stack([unknown, unknown]), torch.stack([cond, model.uncond_embedding]),
+                         patches=None if patches is None else torch.stack([patches, patches]))
             lc, lu = both[0], both[1]
             logits = lu + t * (lc - lu)
         probs = logits.softmax(-1)
@@ -180,3 +200,12 @@ def sample(model: MaskedTransformer, tokens, known, cond=None, iterations=16, gu
             new_unknown[order[:m]] = True
         unknown = new_unknown
     return x
+
+
+def grid_patches(mel: torch.Tensor, rows: int = 5, bins: int = 16, frames: int = 16) -> torch.Tensor:
+    """(B, rows·bins, columns·frames) normalised mel → (B, columns·rows, bins·frames) patches in
+    the grid's column-major order, each patch bin-major (index = bin·frames + frame)."""
+    b, _, t = mel.shape
+    c = t // frames
+    x = mel[:, :, :c * frames].reshape(b, rows, bins, c, frames)
+    return x.permute(0, 3, 1, 2, 4).reshape(b, c * rows, bins * frames)

@@ -56,13 +56,24 @@ public struct MaskGITSampler {
     /// ⌊r0·U⌋ least probable prior tokens are masked (r0 = `initialMaskRatio`), the others are
     /// kept, and the usual schedule runs from there. r0 = 1 is plain MaskGIT; r0 = 0 keeps
     /// the prior as it is.
+    ///
+    /// `patches` (sequence order, N × patch values): the true mel patches of a hybrid model's
+    /// input; only positions known at the start keep theirs (the sampler's own fills, and the
+    /// prior's tokens, have no true patch).
     public func run<N: SamplerNoise>(_ model: MaskedTransformer, tokens: [Int32], known: [Bool], condition: [Float]?,
                                      noise: inout N, threads: Int = ParallelConfig.threads,
-                                     prior: [Int32]? = nil, initialMaskRatio: Float = 1,
+                                     prior: [Int32]? = nil, initialMaskRatio: Float = 1, patches: [Float]? = nil,
                                      onIteration: ((Int, Int) -> Void)? = nil) -> [Int32] {
         precondition(iterations >= 1)
         let n = tokens.count, k = model.config.codebook_size
         var x = tokens
+        var patchInput: [Float]? = nil
+        if let patches, let pv = model.config.patchValues {
+            precondition(patches.count == n * pv)
+            var p = patches
+            for j in 0..<n where !known[j] { for v in 0..<pv { p[j * pv + v] = 0 } }
+            patchInput = p
+        }
         var unknown = known.map { !$0 }
         if let prior, initialMaskRatio < 1 {
             precondition(prior.count == n)
@@ -70,7 +81,8 @@ public struct MaskGITSampler {
             for j in candidates { x[j] = prior[j] }
             let keepMasked = Int((Float(candidates.count) * max(0, initialMaskRatio)).rounded(.down))
             // The model's own probability of each prior token, everything visible.
-            var scored = model(tokens: [x], masked: [[Bool](repeating: false, count: n)], conditions: [condition], threads: threads).logits
+            var scored = model(tokens: [x], masked: [[Bool](repeating: false, count: n)], conditions: [condition],
+                               patches: [patchInput], threads: threads).logits
             scored.apply { p, _ in Activation.softmaxRows(p, rows: n, cols: k) }
             let probability = candidates.map { scored.data[$0 * k + Int(x[$0])] }
             let order = candidates.indices.sorted { probability[$0] < probability[$1] || (probability[$0] == probability[$1] && $0 < $1) }
@@ -84,9 +96,10 @@ public struct MaskGITSampler {
             let t = iterations > 1 ? guidance * Float(i) / Float(iterations - 1) : guidance
             var logits: Tensor
             if condition == nil || t == 0 {
-                logits = model(tokens: [x], masked: [unknown], conditions: [nil], threads: threads).logits
+                logits = model(tokens: [x], masked: [unknown], conditions: [nil], patches: [patchInput], threads: threads).logits
             } else {
-                let both = model(tokens: [x, x], masked: [unknown, unknown], conditions: [condition, nil], threads: threads).logits
+                let both = model(tokens: [x, x], masked: [unknown, unknown], conditions: [condition, nil],
+                                 patches: [patchInput, patchInput], threads: threads).logits
                 // ℓ = ℓu + t·(ℓc − ℓu), rows 0 (conditional) and 1 (unconditional).
                 var mixed = [Float](repeating: 0, count: n * k)
                 both.data.withUnsafeBufferPointer { b in
@@ -133,6 +146,24 @@ public struct Engine {
     public let transformer: MaskedTransformer
     public init(transformer: MaskedTransformer) { self.transformer = transformer }
 
+    /// A window's normalised mel cut into token cells in sequence (column-major) order, each
+    /// cell bin-major: what a hybrid model's patch projection reads.
+    public static func patches(_ mel: MelSpectrogram, rows: Int, columns: Int) -> [Float] {
+        let bins = mel.melCount / rows, frames = mel.frames / columns
+        precondition(bins * rows == mel.melCount && frames * columns == mel.frames)
+        var out = [Float](repeating: 0, count: rows * columns * bins * frames)
+        var i = 0
+        for c in 0..<columns {
+            for r in 0..<rows {
+                for b in 0..<bins {
+                    let src = (r * bins + b) * mel.frames + c * frames
+                    for f in 0..<frames { out[i] = mel.values[src + f]; i += 1 }
+                }
+            }
+        }
+        return out
+    }
+
     /// Row-major grid ↔ the transformer's column-major sequence.
     func sequence(_ grid: TokenGrid) -> [Int32] {
         var s = [Int32](repeating: 0, count: grid.ids.count)
@@ -141,9 +172,12 @@ public struct Engine {
     }
 
     /// Fills the positions of `grid` where `known` (row-major) is false. Deterministic for a seed.
+    /// `patches` (sequence order, from `Engine.patches`) give a hybrid model the true mel of
+    /// the known positions; zeros where a known token has no true mel (carried from a window
+    /// the engine generated).
     public func complete(grid: TokenGrid, known: [Bool], condition: [Float]?, iterations: Int = 16, guidance: Float = 3.0,
                          temperature: Float = 1.5, seed: UInt64, threads: Int = ParallelConfig.threads,
-                         prior: TokenGrid? = nil, initialMaskRatio: Float = 1) -> TokenGrid {
+                         prior: TokenGrid? = nil, initialMaskRatio: Float = 1, patches: [Float]? = nil) -> TokenGrid {
         let cfg = transformer.config
         precondition(grid.rows == cfg.rows && grid.columns == cfg.columns, "grid \(grid.rows)×\(grid.columns) does not match the model's \(cfg.rows)×\(cfg.columns)")
         precondition(known.count == grid.ids.count)
@@ -152,7 +186,8 @@ public struct Engine {
         var noise = SeededNoise(seed: seed)
         let sampler = MaskGITSampler(iterations: iterations, guidance: guidance, temperature: temperature)
         let out = sampler.run(transformer, tokens: sequence(grid), known: seqKnown, condition: condition, noise: &noise, threads: threads,
-                              prior: prior.map(sequence), initialMaskRatio: initialMaskRatio)
+                              prior: prior.map(sequence), initialMaskRatio: initialMaskRatio,
+                              patches: transformer.config.patchValues == nil ? nil : patches)
         var result = grid
         for c in 0..<grid.columns { for r in 0..<grid.rows { result[r, c] = out[c * grid.rows + r] } }
         return result

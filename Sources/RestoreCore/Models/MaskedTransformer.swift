@@ -12,9 +12,15 @@ public struct TransformerConfig: Codable, Sendable, Equatable {
     public var cond_dim: Int
     public var conditional_mask: Bool
     public var layer_norm_eps: Float
+    /// Hybrid conditioning: a known position's input also gets a linear projection of its
+    /// normalised mel patch (`patch_size` = bins × frames of a token cell, bin-major).
+    /// Absent in exports trained without it.
+    public var patch_conditioning: Bool?
+    public var patch_size: Int?
 
     public init(codebook_size: Int, rows: Int, columns: Int, width: Int, depth: Int, heads: Int, ffn: Int,
-                cond_dim: Int = 384, conditional_mask: Bool = true, layer_norm_eps: Float = 1e-5) {
+                cond_dim: Int = 384, conditional_mask: Bool = true, layer_norm_eps: Float = 1e-5,
+                patch_conditioning: Bool = false, patch_size: Int = 256) {
         self.codebook_size = codebook_size
         self.rows = rows
         self.columns = columns
@@ -25,7 +31,12 @@ public struct TransformerConfig: Codable, Sendable, Equatable {
         self.cond_dim = cond_dim
         self.conditional_mask = conditional_mask
         self.layer_norm_eps = layer_norm_eps
+        self.patch_conditioning = patch_conditioning
+        self.patch_size = patch_size
     }
+
+    /// Values per mel patch when the model takes them, else nil.
+    public var patchValues: Int? { patch_conditioning == true ? (patch_size ?? 256) : nil }
 
     /// Grid positions (rows × columns); the sequence is one longer (the condition token).
     public var positions: Int { rows * columns }
@@ -42,6 +53,7 @@ public struct MaskedTransformer: Sendable {
 
     let tokenEmbedding: Tensor, maskEmbedding: Tensor, positionEmbedding: Tensor
     let condProjection: Linear
+    let patchProjection: Linear?
     public let unconditional: [Float]
     let blocks: [Block]
     let norm: LayerNorm
@@ -57,6 +69,9 @@ public struct MaskedTransformer: Sendable {
         positionEmbedding = try tensor("position_embedding", [cfg.positions + 1, w])
         condProjection = Linear(weight: try tensor("cond_projection.weight", [w, cfg.cond_dim]), bias: try tensor("cond_projection.bias", [w]))
         unconditional = try tensor("uncond_embedding", [cfg.cond_dim]).data
+        patchProjection = try cfg.patchValues.map { pv in
+            Linear(weight: try tensor("patch_projection.weight", [w, pv]), bias: try tensor("patch_projection.bias", [w]))
+        }
         func ln(_ name: String) throws -> LayerNorm {
             LayerNorm(dim: w, weight: try tensor("\(name).weight", [w]), bias: try tensor("\(name).bias", [w]), eps: cfg.layer_norm_eps)
         }
@@ -88,7 +103,10 @@ public struct MaskedTransformer: Sendable {
     /// Logits (B, N, K) for B rows that share nothing but the weights. `conditions[b] == nil`
     /// is the learned unconditional vector. Tokens at masked positions are ignored.
     /// With `features`, the hidden states (B, N, W) after those blocks are returned too.
-    public func callAsFunction(tokens: [[Int32]], masked: [[Bool]], conditions: [[Float]?],
+    /// `patches[b]` (N × patch values, zeros where a known position has no true patch) feeds
+    /// a hybrid model's patch projection at every known position of row b; nil or an empty
+    /// list = no patch input (a model without patch conditioning ignores them).
+    public func callAsFunction(tokens: [[Int32]], masked: [[Bool]], conditions: [[Float]?], patches: [[Float]?] = [],
                                features: Set<Int> = [], threads: Int = ParallelConfig.threads) -> (logits: Tensor, hidden: [Int: Tensor]) {
         let b = tokens.count, n = config.positions, w = config.width
         precondition(masked.count == b && conditions.count == b && tokens.allSatisfy { $0.count == n } && masked.allSatisfy { $0.count == n })
@@ -112,6 +130,22 @@ public struct MaskedTransformer: Sendable {
                     }
                     positionEmbedding.data.withUnsafeBufferPointer { pe in
                         for j in 0..<w { dst[j] += pe[p * w + j] }
+                    }
+                }
+            }
+        }
+        if let patchProjection, let pv = config.patchValues {
+            precondition(patches.isEmpty || patches.count == b)
+            for (bi, rowPatches) in patches.enumerated() {
+                guard let rowPatches else { continue }
+                precondition(rowPatches.count == n * pv, "patches must be \(n) × \(pv) values")
+                let projected = patchProjection(Tensor(shape: [n, pv], data: rowPatches))     // (N, W)
+                x.data.withUnsafeMutableBufferPointer { xb in
+                    projected.data.withUnsafeBufferPointer { pb in
+                        for p in 0..<n where !masked[bi][p] {
+                            let dst = xb.baseAddress! + (bi * (n + 1) + p) * w, src = pb.baseAddress! + p * w
+                            for j in 0..<w { dst[j] += src[j] }
+                        }
                     }
                 }
             }

@@ -8,6 +8,12 @@ public struct TokenizerConfig: Codable, Sendable, Equatable {
     public var rows: Int
     public var bins_per_row: Int
     public var frames_per_token: Int
+    /// The floor of the input normalisation in dB (clip(dB, db_min, 20) → [−1, 1]); exports
+    /// without it were trained at −80 dB.
+    public var db_min: Float?
+
+    /// The front end configuration whose normalised mel this tokenizer reads and writes.
+    public var melConfig: MelConfig { MelConfig(dbMin: db_min ?? -80) }
 }
 
 /// A grid of token ids, row-major: `ids[row * columns + column]`.
@@ -34,6 +40,9 @@ public struct TokenGrid: Sendable, Equatable {
 /// nearest-code quantisation, and a conv decoder back to the normalised mel.
 public struct SpectrogramTokenizer: Sendable {
     public let config: TokenizerConfig
+    /// The mel front end with this tokenizer's normalisation (its floor is part of the tokens'
+    /// meaning: the same audio normalised at another floor encodes to other tokens).
+    public let frontEnd: MelFrontEnd
 
     struct Res: Sendable { var conv1: Conv2d; var conv2: Conv2d }
 
@@ -49,7 +58,11 @@ public struct SpectrogramTokenizer: Sendable {
         guard cfg.rows * cfg.bins_per_row == 80, cfg.frames_per_token == 16 else {
             throw SafeTensorsError(file: file.path, problem: "tokenizer config must tile 80 mel bins into rows and use 16 frames per token")
         }
+        guard cfg.melConfig.dbMin < cfg.melConfig.dbMax - 1, cfg.melConfig.dbMin.isFinite else {
+            throw SafeTensorsError(file: file.path, problem: "tokenizer db_min \(cfg.melConfig.dbMin) must be finite and below 20 dB")
+        }
         config = cfg
+        frontEnd = MelFrontEnd(config: cfg.melConfig)
         let (c, d, k, r, b) = (cfg.width, cfg.code_dim, cfg.codebook_size, cfg.rows, cfg.bins_per_row)
         func conv(_ name: String, _ shape: [Int], stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)) throws -> Conv2d {
             Conv2d(weight: try file.tensor("\(name).weight", shape: shape), bias: try file.tensor("\(name).bias", shape: [shape[0]]),

@@ -7,12 +7,21 @@ public struct EngineModel: Sendable {
     public let tokenizer: SpectrogramTokenizer
     public let transformer: MaskedTransformer
     public let vocoder: HiFiGAN
-    /// The token of a silent (−80 dB) patch in each row: what padding beyond the end encodes to.
-    public let silenceTokens: [Int32]
 
+    /// The front end is the tokenizer's (its normalisation floor) unless one is given, and
+    /// then it must normalise the same way.
     public init(tokenizer: SpectrogramTokenizer, transformer: MaskedTransformer, vocoder: HiFiGAN,
-                frontEnd: MelFrontEnd = MelFrontEnd()) throws {
+                frontEnd: MelFrontEnd? = nil) throws {
+        let frontEnd = frontEnd ?? tokenizer.frontEnd
         let t = tokenizer.config, m = transformer.config
+        guard frontEnd.config == tokenizer.frontEnd.config else {
+            throw RestoreError.invalidArgument(
+                "the front end normalises at \(frontEnd.config.dbMin) dB but the tokenizer was trained at \(tokenizer.frontEnd.config.dbMin) dB")
+        }
+        if m.patch_conditioning == true, m.patch_size ?? 0 != t.bins_per_row * t.frames_per_token {
+            throw RestoreError.invalidArgument(
+                "the transformer's mel patches (\(m.patch_size ?? 0) values) are not the tokenizer's cells (\(t.bins_per_row)×\(t.frames_per_token))")
+        }
         guard t.rows == m.rows, t.codebook_size == m.codebook_size else {
             throw RestoreError.invalidArgument(
                 "the tokenizer (\(t.rows) rows, \(t.codebook_size) codes) does not match the transformer (\(m.rows) rows, \(m.codebook_size) codes)")
@@ -24,18 +33,17 @@ public struct EngineModel: Sendable {
         self.tokenizer = tokenizer
         self.transformer = transformer
         self.vocoder = vocoder
-        let silent = MelSpectrogram(melCount: 80, frames: t.frames_per_token, values: [Float](repeating: -1, count: 80 * t.frames_per_token))
-        silenceTokens = tokenizer.encode(silent).ids
     }
 
     /// Loads the model folder (`nil`: the shipped default) and the vocoder.
     public static func load(modelDirectory: String? = nil, vocoder: String? = nil) throws -> EngineModel {
         let files = try ModelLocator.modelFiles(directory: modelDirectory)
         let vocoderPath = try ModelLocator.vocoder(explicit: vocoder)
-        try ModelVerification.verify(files: [files.tokenizer, files.transformer, vocoderPath],
-                                     manifestFolder: (files.tokenizer as NSString).deletingLastPathComponent)
-        return try EngineModel(tokenizer: SpectrogramTokenizer(path: files.tokenizer),
-                               transformer: MaskedTransformer(path: files.transformer),
+        let folder = (files.tokenizer as NSString).deletingLastPathComponent
+        try ModelVerification.verify(files: [files.tokenizer, files.transformer, vocoderPath], manifestFolder: folder)
+        let tokenizer = try SpectrogramTokenizer(path: files.tokenizer)
+        try ModelManifest.checkMel(manifestFolder: folder, against: tokenizer.frontEnd.config)
+        return try EngineModel(tokenizer: tokenizer, transformer: MaskedTransformer(path: files.transformer),
                                vocoder: HiFiGAN(path: vocoderPath))
     }
 

@@ -77,9 +77,20 @@ public struct WindowCompletion {
         // left (or than a short file) never grows new sound in its padding.
         let fpt = model.framesPerToken
         for c in 0..<cols where j0 + c * fpt >= frames { for r in 0..<rows { known[r * cols + c] = true } }
+        // A hybrid model also reads the true mel of known cells; carried cells were generated
+        // by the engine, so they have none.
+        var patches = model.transformer.config.patchValues == nil ? nil
+            : Engine.patches(MelSpectrogram(melCount: 80, frames: wf, values: window), rows: rows, columns: cols)
         if let carried {
             for p in 0..<known.count where !known[p] {
-                if let id = carried[p] { grid.ids[p] = id; known[p] = true }
+                if let id = carried[p] {
+                    grid.ids[p] = id
+                    known[p] = true
+                    if let pv = model.transformer.config.patchValues, patches != nil {
+                        let s = ((p % cols) * rows + p / cols) * pv
+                        for v in 0..<pv { patches![s + v] = 0 }
+                    }
+                }
             }
         }
         let unknown = known.filter { !$0 }.count
@@ -88,7 +99,8 @@ public struct WindowCompletion {
             grid = Engine(transformer: model.transformer).complete(
                 grid: grid, known: known, condition: settings.condition, iterations: settings.iterations,
                 guidance: settings.guidance, temperature: settings.temperature, seed: settings.seed,
-                prior: prior, initialMaskRatio: prior == nil ? 1 : guide!.initialMaskRatio)
+                prior: prior, initialMaskRatio: prior == nil ? 1 : guide!.initialMaskRatio,
+                patches: patches)
         }
         var decoded = model.tokenizer.decode(grid, frames: wf)
         var levelGuard = LevelGuardReport()
