@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 TORCH := torch==2.13.0+cpu
 RESTORE := .build/release/restore
 
-.PHONY: all deps venv pretrained build release test test-slurm demo bench fixtures examples clean data train-tokenizer train-transformer eval-tokenizer
+.PHONY: all deps venv pretrained build release test test-slurm demo bench fixtures examples clean data train-tokenizer train-transformer eval-tokenizer validate
 
 all: build
 
@@ -92,6 +92,13 @@ train-transformer: venv
 	$(PY) training/embed_captions.py
 	$(PY) training/tokenize_corpus.py
 	$(PY) training/train_transformer.py --minutes $${MINUTES:-45}
+
+# The validation gates of a model folder (MODEL=…, default Models/default) with the Swift
+# binary: BWE, gaps, prompt adherence, probes, masked-token accuracy (bench/validate.py).
+validate: venv pretrained
+	$(PY) -m pip install -q "$(TORCH)" librosa
+	swift build -c release --product restore
+	$(PY) bench/validate.py --model $${MODEL:-Models/default} $${NAME:+--name $$NAME}
 
 examples: venv
 	$(PY) scripts/make-examples.py

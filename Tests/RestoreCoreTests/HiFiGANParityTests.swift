@@ -9,6 +9,12 @@ final class HiFiGANParityTests: XCTestCase {
     static let weights = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Models/pretrained/hifigan-universal.safetensors").path
 
+    // Parity is an fp32 contract; bf16 (the default on AVX512-BF16 CPUs) has its own test
+    // in KernelBackendTests.
+    private var savedPrecision = VocoderPrecision.current
+    override func setUp() { savedPrecision = VocoderPrecision.current; VocoderPrecision.current = .fp32 }
+    override func tearDown() { VocoderPrecision.current = savedPrecision }
+
     func loadVocoder() throws -> HiFiGAN {
         guard FileManager.default.fileExists(atPath: HiFiGANParityTests.weights) else {
             throw XCTSkip("SKIPPED: \(HiFiGANParityTests.weights) is absent; run scripts/fetch-pretrained (make test does)")
