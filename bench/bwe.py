@@ -11,8 +11,8 @@ of `restore bwe`'s level options beside the DSP baselines:
   cutoff (written at 22 050 Hz) beside SBR from the 8 kHz file's Nyquist and the plain
   upsampled input: LSD 0–8 kHz and the 4–8 kHz level bias.
 
-    .venv/bin/python bench/bwe.py [--clips 24] [--options "none;prior;guard;prior+guard"]
-Writes bench/results/bwe.json and prints the tables.
+    .venv/bin/python bench/bwe.py [--clips 24] [--options "none;prior;guard;prior+guard"] [--model DIR --out NAME.json]
+Writes bench/results/bwe.json (or --out) and prints the tables.
 """
 import argparse
 import collections
@@ -81,7 +81,10 @@ def main():
     ap.add_argument("--options", default="none;prior;guard;prior+guard;above8k")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-telephone", action="store_true")
+    ap.add_argument("--model", help="model folder (default: the shipped Models/default)")
+    ap.add_argument("--out", default="bwe.json", help="result file name under bench/results/")
     args = ap.parse_args()
+    model = ["--model", args.model] if args.model else []
     if "RESTORE" not in os.environ:
         subprocess.run(["swift", "build", "-c", "release", "--product", "restore"], cwd=ROOT, check=True, capture_output=True)
     chosen = clips(args.clips, full_band_only=True)
@@ -99,7 +102,7 @@ def main():
         rows[k]["methods"]["low-pass input"] = scores(x, low)
         rows[k]["methods"]["SBR"] = scores(x, sbr.spectral_band_replication(low, SR, CUTOFF))
     for name in args.options.split(";"):
-        outs = run_bwe(inputs, tmp / name, ["--cutoff", str(int(CUTOFF)), *OPTION_SETS[name]], args.threads)
+        outs = run_bwe(inputs, tmp / name, ["--cutoff", str(int(CUTOFF)), *OPTION_SETS[name], *model], args.threads)
         for k, (x, y) in enumerate(zip(refs, outs)):
             rows[k]["methods"][f"bwe {name}"] = scores(x, y)
         print(f"bwe {name}: done", flush=True)
@@ -120,7 +123,7 @@ def main():
             tel_inputs.append(p)
             tel_refs.append(x)
         if tel_inputs:
-            outs = run_bwe(tel_inputs, tmp / "phone-out", [], args.threads)
+            outs = run_bwe(tel_inputs, tmp / "phone-out", model, args.threads)
             for k, (x, y) in enumerate(zip(tel_refs, outs)):
                 narrow = sf.read(tel_inputs[k], dtype="float32")[0]
                 up = scipy.signal.resample_poly(narrow, 882, 320).astype(np.float32)[: len(x)]
@@ -129,7 +132,7 @@ def main():
                     m: {"lsd_0_8k": lsd(x, v, cutoff=8000, band="lf"), "bias_db": level_bias(x, v)} for m, v in methods.items()}})
             result["telephone"] = {"clips": len(tel_rows), "per_clip": tel_rows,
                                    "table": table(tel_rows, ["lsd_0_8k", "bias_db"], "Telephone speech (8 kHz) to 22 050 Hz")}
-    out = ROOT / "bench" / "results" / "bwe.json"
+    out = ROOT / "bench" / "results" / args.out
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"\nwrote {out}")
 

@@ -270,11 +270,11 @@ def gate_tokens(model_dir):
     model.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in tensors.items()})
     model.eval()
     # The validation corpus normalised at the tokenizer's floor.
-    data = ROOT / "training" / "data" if tcfg.db_min == -80 else ROOT / "training" / "checkpoints" / f"v2-db{int(-tcfg.db_min)}"
+    data = ROOT / "training" / "data" if tcfg.db_min == -80 else ROOT / "training" / "data" / f"v2-db{int(-tcfg.db_min)}"
     lines = [json.loads(l) for l in (data / "manifest.jsonl").read_text().splitlines()]
     val = [e for e in lines if e["split"] == "validation"][::3]
     emb = None
-    for cache in (data / "cache", ROOT / "training" / "checkpoints" / "v2-db100" / "cache"):     # same captions, same manifest
+    for cache in (data / "cache", ROOT / "training" / "data" / "v2-db100" / "cache"):     # same captions, same manifest
         if (cache / "captions.npy").exists():
             emb, cidx = np.load(cache / "captions.npy"), json.loads((cache / "captions.json").read_text())
             break

@@ -3,7 +3,7 @@
 the Swift runtime uses): <data>/cache/tokens.npy, (clips, 5, 53) int16 in manifest order,
 plus tokens.json recording which export made them. Skipped when up to date.
 
-    .venv/bin/python training/tokenize_corpus.py --data training/checkpoints/v2-db100 \
+    .venv/bin/python training/tokenize_corpus.py --data training/data/v2-db100 \
         --tokenizer training/checkpoints/tokenizer-v1-db100-long.safetensors
 
 The corpus must be normalised with the tokenizer's own floor (its config's db_min)."""

@@ -328,7 +328,7 @@ def main():
     tb = sub.add_parser("table")
     tb.add_argument("--oracle", default="tokenizer_oracle.json", help="bench/results/ summary of bench/token_oracle.py")
     rn = sub.add_parser("renorm")
-    rn.add_argument("--out", default=str(ROOT / "training" / "checkpoints" / "v2-db100"))
+    rn.add_argument("--out", default=str(ROOT / "training" / "data" / "v2-db100"))
     rn.add_argument("--db-min", type=float, default=-100.0)
     it = sub.add_parser("interim")
     it.add_argument("--out", default=str(ROOT / "training" / "checkpoints" / "interim-data"))

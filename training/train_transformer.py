@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trains the masked generative transformer on the token corpus; resumable, logged, time-boxed.
 
-    D=training/checkpoints/v2-db100 T=training/checkpoints/tokenizer-v1-db100-long.safetensors
+    D=training/data/v2-db100 T=training/checkpoints/tokenizer-v1-db100-long.safetensors
     .venv/bin/python training/embed_captions.py --data $D
     .venv/bin/python training/tokenize_corpus.py --data $D --tokenizer $T
     nohup .venv/bin/python training/train_transformer.py --data $D --tokenizer $T --run v2-hybrid \
@@ -25,6 +25,7 @@ unigram-frequency baseline, and accuracy on rows 3–4 given rows 0–2 (BWE fro
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import logging
@@ -231,6 +232,7 @@ def main():
     ap.add_argument("--hybrid", action="store_true", help="hybrid conditioning: known positions also get their mel patch")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast for the forward pass")
     ap.add_argument("--val-clips", type=int, default=320, help="validation clips (evenly spaced over the split; 0 = all)")
+    ap.add_argument("--ema", type=float, default=0.999, help="decay of the weight average that is validated and exported (0 = off)")
     args = ap.parse_args()
     args.data, args.tokenizer = args.data.resolve(), args.tokenizer.resolve()
     ckpt = CHECKPOINTS / f"transformer-{args.run}.pt"
@@ -254,13 +256,17 @@ def main():
         lines = [json.loads(l) for l in (args.data / "manifest.jsonl").read_text().splitlines()]
         store = MelStore(args.data, lines)
     model = MaskedTransformer(cfg)
+    # An exponential moving average of the weights is what gets validated and exported: it
+    # behaves like a learning-rate cool-down without stopping the run, so every export is a
+    # usable model and training resumes at full rate.
+    ema = copy.deepcopy(model) if args.ema > 0 else model
     counts = torch.bincount(seq[train].flatten(), minlength=cfg.codebook_size).float()
     unigram = counts / counts.sum()
     recipe = {"run": args.run, "lr": args.lr, "warmup": 500, "batch": args.batch, "band": args.band, "span": args.span,
               "random": round(1 - args.band - args.span, 4), "band_clips": "full_band only", "cfg_drop": 0.1,
               "label_smoothing": 0.1, "mask_ratio": "truncated Gaussian 0.55 ± 0.25", "hybrid": args.hybrid,
               "hybrid_patch_drop": "uniform share per clip" if args.hybrid else None, "bf16": args.bf16,
-              "width": args.width, "depth": args.depth, "heads": args.heads, "data": str(args.data.relative_to(ROOT)),
+              "ema": args.ema, "width": args.width, "depth": args.depth, "heads": args.heads, "data": str(args.data.relative_to(ROOT)),
               "data_hash": data_hash(args.data), "tokenizer": str(args.tokenizer.relative_to(ROOT)),
               "tokenizer_sha256": hashlib.sha256(args.tokenizer.read_bytes()).hexdigest()}
     log.info("data: %d train (%d full band), %d validation clips, %d distinct codes; model %.2f M parameters, config %s; recipe %s",
@@ -272,6 +278,8 @@ def main():
         ck = torch.load(ckpt, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
+        if args.ema > 0:
+            ema.load_state_dict(ck.get("ema", ck["model"]))
         step, minutes_before = ck["step"], ck.get("minutes", 0.0)
         log.info("resumed from %s at step %d (%.1f min)", ckpt, step, minutes_before)
     stop = {"now": False}
@@ -286,15 +294,16 @@ def main():
         return minutes_before + (time.time() - t_start) / 60
 
     def save():
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "minutes": minutes()}, ckpt.with_suffix(".tmp"))
+        torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
+                    "minutes": minutes()}, ckpt.with_suffix(".tmp"))
         ckpt.with_suffix(".tmp").replace(ckpt)
 
     def checkpoint(final: bool):
         nonlocal metrics
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            metrics = validate(model, seq, cond, val, unigram, real, store=store)
+            metrics = validate(ema, seq, cond, val, unigram, real, store=store)
         log.info("%sstep %d (%.1f min)  validation %s", "final " if final else "", step, minutes(), json.dumps(metrics))
-        export(model, step, metrics, minutes(), folder, args.tokenizer, recipe)
+        export(ema, step, metrics, minutes(), folder, args.tokenizer, recipe)
         save()
 
     model.train()
@@ -328,6 +337,12 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if args.ema > 0:
+            with torch.no_grad():
+                d = min(args.ema, (1 + step) / (10 + step))
+                ema_p, p = list(ema.parameters()), list(model.parameters())
+                torch._foreach_mul_(ema_p, d)
+                torch._foreach_add_(ema_p, p, alpha=1 - d)
         step += 1
         seen += args.batch
         run += float(loss.detach())

@@ -77,7 +77,7 @@ public struct LinearProbe: Sendable {
         guard trainIdx.count >= 2 else { throw RestoreError.invalidArgument("probe: need at least 2 training examples, have \(trainIdx.count)") }
         guard !valIdx.isEmpty else { throw RestoreError.invalidArgument("probe: the validation split is empty") }
         let d = data.features[0].count, k = data.classes.count
-        var rng = TestSignals.SplitMix64(seed: settings.seed)
+        var rng = SplitMix64(seed: settings.seed)
         // Linear layer initialised as PyTorch does: U(−1/√d, 1/√d).
         let bound = 1 / Float(d).squareRoot()
         var w = (0..<(k * d)).map { _ in Float(rng.uniform() * 2 - 1) * bound }
@@ -160,7 +160,7 @@ public struct LinearProbe: Sendable {
 
     /// Deterministic train/validation split of `indices` for a seed.
     public static func split(_ indices: [Int], validationFraction: Double, seed: UInt64) -> (train: [Int], validation: [Int]) {
-        var rng = TestSignals.SplitMix64(seed: seed ^ 0x5EED)
+        var rng = SplitMix64(seed: seed ^ 0x5EED)
         var order = indices
         for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
         let nv = max(1, Int((Double(order.count) * validationFraction).rounded()))

@@ -20,14 +20,6 @@ public enum DropoutDetector {
         scan.finish()
         return scan.dropouts(minimum: minimum, maximum: maximum, rate: buffer.sampleRate)
     }
-
-    /// The silent run containing `time`, if there is one of at least 1 ms.
-    public static func run(containing time: Double, in buffer: AudioBuffer) -> TimeSpan? {
-        var scan = DropoutScan(minimumFrames: 1, sampleRate: buffer.sampleRate)
-        scan.add(buffer)
-        scan.finish()
-        return scan.run(containing: time, rate: buffer.sampleRate)
-    }
 }
 
 /// Silent runs of a stream and the signal levels at their edges, block by block: what

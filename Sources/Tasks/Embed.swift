@@ -173,13 +173,14 @@ public struct Embed: RestoreTask {
         return (0..<w).map { j in (0..<rows).reduce(0) { $0 + h[start + $1 * w + j] } / Float(rows) }
     }
 
-    /// The MFCC baseline: 20 MFCCs + deltas per frame; columns are 16-frame means, the clip
-    /// vector their mean and standard deviation over all frames (80 values).
+    /// The MFCC baseline: 20 MFCCs + deltas per frame; columns are means over one token
+    /// column's frames (so they line up with the engine's), the clip vector their mean and
+    /// standard deviation over all frames (2 × 40 values).
     public func mfcc(_ audio: AudioBuffer) throws -> Embedding {
         let fe = MelFrontEnd()
         let mono = try Resampler.resample(AudioBuffer(sampleRate: audio.sampleRate, mono: audio.mixedToMono()), to: fe.config.sampleRate).channels[0]
         let (v, t) = MFCC.frames(mono, frontEnd: fe)
-        let w = 2 * MFCC.coefficients, fpt = 16
+        let w = 2 * MFCC.coefficients, fpt = SpectrogramTokenizer.framesPerToken
         var columns: [[Float]] = [], times: [Double] = []
         var start = 0
         while start < t {

@@ -16,13 +16,6 @@ public struct Generate: RestoreTask {
         public init() {}
         public static let keys = ["duration", "count", "prompt"]
 
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: AnyKey.self)
-            duration = try c.decodeIfPresent(TimeValue.self, forKey: AnyKey("duration")) ?? TimeValue(seconds: 5)
-            count = try c.decodeIfPresent(Int.self, forKey: AnyKey("count")) ?? 1
-            prompt = try c.decodeIfPresent(String.self, forKey: AnyKey("prompt"))
-        }
-
         public func validate() throws {
             guard duration.seconds > 0, duration.seconds <= 600 else {
                 throw RestoreError.invalidArgument("generate: --duration must be greater than 0 and at most 600 s")

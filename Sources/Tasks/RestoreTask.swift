@@ -2,7 +2,9 @@ import Foundation
 import RestoreCore
 
 /// A task's options: Codable (so presets can give them in YAML), with defaults, validated
-/// before any audio is read. `keys` lists every option name a preset may use.
+/// before any audio is read. `keys` lists every option name a preset may use. A preset step
+/// is decoded over `Options()`, so the synthesized `Decodable` serves when each key is a
+/// property's name (or its `CodingKeys` raw value).
 public protocol TaskOptions: Codable, Sendable {
     init()
     static var keys: [String] { get }
@@ -78,7 +80,8 @@ public final class TaskContext: @unchecked Sendable {
         return m
     }
 
-    func requireOutput(_ task: String) throws -> String {
+    /// The output path, or a typed error naming the task when the caller gave none.
+    public func requireOutput(_ task: String) throws -> String {
         guard let outputPath else { throw RestoreError.invalidArgument("\(task): no output path") }
         return outputPath
     }

@@ -7,7 +7,7 @@ final class LinearProbeTests: XCTestCase {
     /// Two Gaussian blobs in 16 dimensions (class 1 shifted along the first 4), plus a tag
     /// that follows dimension 5's sign, for multi-label.
     func blobs(_ n: Int, seed: UInt64 = 1, multiLabel: Bool = false) -> ProbeDataset {
-        var rng = TestSignals.SplitMix64(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var f: [[Float]] = [], t: [[Bool]] = []
         for i in 0..<n {
             let c = i % 2

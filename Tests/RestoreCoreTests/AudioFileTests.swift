@@ -100,7 +100,7 @@ final class AudioFileTests: XCTestCase {
 
     func testCorruptFile() throws {
         let path = "\(folder)/corrupt.wav"
-        var rng = TestSignals.SplitMix64(seed: 3)
+        var rng = SplitMix64(seed: 3)
         let junk = Data((0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
         _ = FileManager.default.createFile(atPath: path, contents: junk)
         XCTAssertThrowsError(try AudioFile.read(path)) { e in

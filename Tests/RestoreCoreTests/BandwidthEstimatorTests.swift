@@ -71,7 +71,7 @@ final class BandwidthEstimatorTests: XCTestCase {
 
     /// Pink noise through a gentle 12 dB/octave low-pass (two one-pole sections at 1 kHz).
     static func pinkRollOff(rate: Double, seconds: Double) -> [Float] {
-        var rng = TestSignals.SplitMix64(seed: 21)
+        var rng = SplitMix64(seed: 21)
         // Paul Kellet's pink filter, then two one-pole low-passes.
         var b0 = 0.0, b1 = 0.0, b2 = 0.0, b3 = 0.0, b4 = 0.0, b5 = 0.0, b6 = 0.0
         let a = exp(-2 * Double.pi * 1000 / rate)

@@ -83,7 +83,7 @@ final class KernelBackendTests: XCTestCase {
     }
 
     func testCKernelsMatchTheSwiftFormulas() {
-        var rng = TestSignals.SplitMix64(seed: 3)
+        var rng = SplitMix64(seed: 3)
         let x = (0..<1003).map { _ in Float(rng.gaussian()) * 4 }
         var c = x, s = x
         c.withUnsafeMutableBufferPointer { Activation.geluErf($0.baseAddress!, $0.count) }

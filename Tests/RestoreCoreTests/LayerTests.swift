@@ -150,7 +150,7 @@ final class LayerTests: XCTestCase {
     }
 
     func testActivationsAgainstLibm() {
-        var rng = TestSignals.SplitMix64(seed: 9)
+        var rng = SplitMix64(seed: 9)
         // Odd count: exercises the padded tail; wide range: exercises both tanh branches and exp clamping.
         let xs = (0..<1001).map { _ in Float(rng.uniform() * 24 - 12) } + [0, -0, 1e-6, -1e-6, 0.6249, 0.6251, 88, -100, 30, -30]
         func check(_ f: (UnsafeMutablePointer<Float>, Int) -> Void, _ ref: (Double) -> Double, relTol: Double, absTol: Double, _ name: String) {

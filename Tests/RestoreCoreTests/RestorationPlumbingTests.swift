@@ -8,7 +8,7 @@ final class RestorationPlumbingTests: XCTestCase {
     let plan = WindowPlan(rate: 1000, columns: 20, columnSeconds: 0.1, overlapColumns: 6, edgeColumns: 1)
 
     func runIdentity(frames: Int, channels: Int, offsets: Bool) throws -> (AudioBuffer, AudioBuffer, Int) {
-        var rng = TestSignals.SplitMix64(seed: 5)
+        var rng = SplitMix64(seed: 5)
         let input = AudioBuffer(sampleRate: 1000, channels: (0..<channels).map { _ in (0..<frames).map { _ in Float(rng.uniform() - 0.5) } })
         let sink = MemoryAudioSink(sampleRate: 1000, channelCount: channels)
         var windows = 0

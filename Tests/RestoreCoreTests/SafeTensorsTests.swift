@@ -95,7 +95,7 @@ final class SafeTensorsTests: XCTestCase {
     func testFuzzedFilesNeverCrash() throws {
         let valid = try SafeTensorsWriter.encode(sample(), dtype: .f16, metadata: ["config": "{}"])
         let headerLen = Int(valid.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
-        var rng = TestSignals.SplitMix64(seed: 20261122)
+        var rng = SplitMix64(seed: 20261122)
         let interesting: [UInt8] = Array("{}[]:,\"-0123456789eE.FBtruefalsenull ".utf8) + [0, 0xff, 0x80]
         var errors = 0, loads = 0
         for case_ in 0..<3000 {

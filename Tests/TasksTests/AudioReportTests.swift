@@ -12,7 +12,7 @@ final class AudioReportTests: XCTestCase {
     /// bandwidth (a 3 kHz low-passed noise over several blocks) and the silent runs.
     func testStreamedMeasureMatchesTheWholeBuffer() throws {
         let rate = 22050.0
-        var rng = TestSignals.SplitMix64(seed: 4)
+        var rng = SplitMix64(seed: 4)
         var x = (0..<Int(rate * 12)).map { _ in Float(rng.gaussian() * 0.1) }
         // A steep low-pass at 3 kHz: a cutoff (gentle one-pole smoothing would be natural roll-off).
         x = FIRFilter.lowPass(cutoff: 3000, sampleRate: rate).apply(x)

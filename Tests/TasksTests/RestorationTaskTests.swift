@@ -24,7 +24,7 @@ final class RestorationTaskTests: XCTestCase {
     /// Harmonics of 220 Hz up to 10 kHz plus a little noise, per channel slightly different.
     func music(rate: Double, seconds: Double, channels: Int) -> AudioBuffer {
         let n = Int(rate * seconds)
-        var rng = TestSignals.SplitMix64(seed: 9)
+        var rng = SplitMix64(seed: 9)
         return AudioBuffer(sampleRate: rate, channels: (0..<channels).map { c in
             (0..<n).map { i in
                 let t = Double(i) / rate

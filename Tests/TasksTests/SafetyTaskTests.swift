@@ -81,7 +81,7 @@ final class SafetyTaskTests: XCTestCase {
 enum RestoreCoreSignals {
     /// Noise falling 12 dB/octave above 1 kHz (two one-pole low-passes): natural roll-off.
     static func pink(rate: Double, seconds: Double) -> [Float] {
-        var rng = TestSignals.SplitMix64(seed: 8)
+        var rng = SplitMix64(seed: 8)
         let a = exp(-2 * Double.pi * 1000 / rate)
         var l1 = 0.0, l2 = 0.0
         return (0..<Int(seconds * rate)).map { _ in

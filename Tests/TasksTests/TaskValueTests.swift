@@ -31,8 +31,12 @@ final class TaskValueTests: XCTestCase {
         for i in 9500..<10000 { x[i] = 0 }     // trailing: not a dropout
         let b = AudioBuffer(sampleRate: 10000, channels: [x, x])
         XCTAssertEqual(DropoutDetector.find(b, minimum: 0.020), [TimeSpan(start: 0.2, end: 0.23)])
-        XCTAssertEqual(DropoutDetector.run(containing: 0.2, in: b), TimeSpan(start: 0.2, end: 0.23))
-        XCTAssertNil(DropoutDetector.run(containing: 0.4, in: b))
+        // `fill-gap --at` looks up the silent run at a time the way `FillGapPlan` does.
+        var scan = DropoutScan(minimumFrames: 1, sampleRate: b.sampleRate)
+        scan.add(b)
+        scan.finish()
+        XCTAssertEqual(scan.run(containing: 0.2, rate: b.sampleRate), TimeSpan(start: 0.2, end: 0.23))
+        XCTAssertNil(scan.run(containing: 0.4, rate: b.sampleRate))
         // Silent in one channel only: not a dropout.
         var y = x
         for i in 2000..<2300 { y[i] = 0.3 }

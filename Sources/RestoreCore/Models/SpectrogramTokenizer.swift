@@ -14,6 +14,8 @@ public struct TokenizerConfig: Codable, Sendable, Equatable {
 
     /// The front end configuration whose normalised mel this tokenizer reads and writes.
     public var melConfig: MelConfig { MelConfig(dbMin: db_min ?? -80) }
+    /// Mel bands the token rows tile.
+    public var melCount: Int { rows * bins_per_row }
 }
 
 /// A grid of token ids, row-major: `ids[row * columns + column]`.
@@ -36,8 +38,8 @@ public struct TokenGrid: Sendable, Equatable {
 }
 
 /// The spectrogram tokenizer of engine.md §2 (see training/restore_train/tokenizer.py):
-/// a frequency-local conv encoder (5 rows of 16 mel bins, 16 frames per token),
-/// nearest-code quantisation, and a conv decoder back to the normalised mel.
+/// a frequency-local conv encoder (`rows` rows of `bins_per_row` mel bins, `frames_per_token`
+/// frames per token), nearest-code quantisation, and a conv decoder back to the normalised mel.
 public struct SpectrogramTokenizer: Sendable {
     public let config: TokenizerConfig
     /// The mel front end with this tokenizer's normalisation (its floor is part of the tokens'
@@ -55,8 +57,9 @@ public struct SpectrogramTokenizer: Sendable {
         guard let text = file.metadata["config"], let cfg = try? JSONDecoder().decode(TokenizerConfig.self, from: Data(text.utf8)) else {
             throw SafeTensorsError(file: file.path, problem: "no tokenizer config in __metadata__")
         }
-        guard cfg.rows * cfg.bins_per_row == 80, cfg.frames_per_token == 16 else {
-            throw SafeTensorsError(file: file.path, problem: "tokenizer config must tile 80 mel bins into rows and use 16 frames per token")
+        guard cfg.melCount == cfg.melConfig.melCount, cfg.frames_per_token == Self.framesPerToken else {
+            throw SafeTensorsError(file: file.path, problem:
+                "tokenizer config must tile the front end's \(cfg.melConfig.melCount) mel bins into rows and use \(Self.framesPerToken) frames per token")
         }
         guard cfg.melConfig.dbMin < cfg.melConfig.dbMax - 1, cfg.melConfig.dbMin.isFinite else {
             throw SafeTensorsError(file: file.path, problem: "tokenizer db_min \(cfg.melConfig.dbMin) must be finite and below 20 dB")
@@ -79,7 +82,7 @@ public struct SpectrogramTokenizer: Sendable {
         encIn = try conv("encoder.conv_in", [c, 1, b, 4], stride: (b, 2), padding: (0, 1))
         encRow = try file.tensor("encoder.row_bias", shape: [1, c, r, 1])
         encRes = try [res("encoder.res.0", 3), res("encoder.res.1", 3), res("encoder.res.2", 1), res("encoder.res.3", 1)]
-        encDown = try (0..<3).map { try conv("encoder.down.\($0)", [c, c, 1, 4], stride: (1, 2), padding: (0, 1)) }
+        encDown = try (0..<Self.timeStages).map { try conv("encoder.down.\($0)", [c, c, 1, 4], stride: (1, 2), padding: (0, 1)) }
         encOut = try conv("encoder.conv_out", [d, c, 1, 1])
         let book = try file.tensor("quantizer.codebook", shape: [k, d])
         codebook = book
@@ -87,14 +90,23 @@ public struct SpectrogramTokenizer: Sendable {
         decIn = try conv("decoder.conv_in", [c, d, 1, 1])
         decRow = try file.tensor("decoder.row_bias", shape: [1, c, r, 1])
         decRes = try (0..<4).map { try res("decoder.res.\($0)", 3) }
-        decUp = try (0..<3).map { try tconv("decoder.up.\($0)", [c, c, 1, 4], stride: (1, 2), padding: (0, 1)) }
+        decUp = try (0..<Self.timeStages).map { try tconv("decoder.up.\($0)", [c, c, 1, 4], stride: (1, 2), padding: (0, 1)) }
         decOut = try tconv("decoder.conv_out", [c, 1, b, 4], stride: (b, 2), padding: (0, 1))
     }
 
     public init(path: String) throws { try self.init(file: SafeTensorsFile(path: path)) }
 
+    /// Down-sampling stages after the input convolution; the input convolution and each stage
+    /// halve time, which fixes the frames of one token column.
+    static let timeStages = 3
+    /// Mel frames of one token column: the architecture's, so every tokenizer config has it.
+    public static let framesPerToken = 2 << timeStages
+
     /// Frames padded up to whole tokens.
-    public func paddedFrames(_ frames: Int) -> Int { (frames + 15) / 16 * 16 }
+    public func paddedFrames(_ frames: Int) -> Int {
+        let fpt = config.frames_per_token
+        return (frames + fpt - 1) / fpt * fpt
+    }
 
     static func gelu(_ t: inout Tensor) { t.apply(Activation.geluErf) }
 
@@ -118,13 +130,13 @@ public struct SpectrogramTokenizer: Sendable {
         return h
     }
 
-    /// Encoder output z: (D, rows, columns) for a normalised mel whose frames are a multiple of 16.
+    /// Encoder output z: (D, rows, columns) for a normalised mel whose frames are whole tokens.
     public func latents(_ mel: MelSpectrogram) -> Tensor {
-        precondition(mel.melCount == 80 && mel.frames % 16 == 0 && mel.frames > 0)
-        var h = encIn(Tensor(shape: [1, 80, mel.frames], data: mel.values))
+        precondition(mel.melCount == config.melCount && mel.frames % config.frames_per_token == 0 && mel.frames > 0)
+        var h = encIn(Tensor(shape: [1, mel.melCount, mel.frames], data: mel.values))
         SpectrogramTokenizer.addRowBias(&h, encRow)
         h = SpectrogramTokenizer.residual(h, encRes[0])
-        for i in 0..<3 {
+        for i in 0..<Self.timeStages {
             SpectrogramTokenizer.gelu(&h)
             h = SpectrogramTokenizer.residual(encDown[i](h), encRes[i + 1])
         }
@@ -132,15 +144,15 @@ public struct SpectrogramTokenizer: Sendable {
         return encOut(h)
     }
 
-    /// Normalised mel (any frame count) → token grid of rows × ceil(frames/16).
+    /// Normalised mel (any frame count) → token grid of rows × ceil(frames / frames_per_token).
     /// Padding frames are the silence floor (−1), as in training.
     public func encode(_ mel: MelSpectrogram) -> TokenGrid {
-        let padded = paddedFrames(mel.frames)
+        let padded = paddedFrames(mel.frames), bands = mel.melCount
         var m = mel
         if padded != mel.frames {
-            var values = [Float](repeating: -1, count: 80 * padded)
-            for b in 0..<80 { for f in 0..<mel.frames { values[b * padded + f] = mel.values[b * mel.frames + f] } }
-            m = MelSpectrogram(melCount: 80, frames: padded, values: values)
+            var values = [Float](repeating: -1, count: bands * padded)
+            for b in 0..<bands { for f in 0..<mel.frames { values[b * padded + f] = mel.values[b * mel.frames + f] } }
+            m = MelSpectrogram(melCount: bands, frames: padded, values: values)
         }
         let z = latents(m)
         let (d, r, cols) = (z.shape[0], z.shape[1], z.shape[2])
@@ -170,7 +182,7 @@ public struct SpectrogramTokenizer: Sendable {
         return TokenGrid(rows: r, columns: cols, ids: ids)
     }
 
-    /// Token grid → normalised mel of `frames` frames (default: every token's 16).
+    /// Token grid → normalised mel of `frames` frames (default: all of every token's frames).
     public func decode(_ grid: TokenGrid, frames: Int? = nil) -> MelSpectrogram {
         let d = config.code_dim, n = grid.rows * grid.columns
         var q = Tensor(zeros: [d, grid.rows, grid.columns])
@@ -182,15 +194,15 @@ public struct SpectrogramTokenizer: Sendable {
         var h = decIn(q)
         SpectrogramTokenizer.addRowBias(&h, decRow)
         h = SpectrogramTokenizer.residual(h, decRes[0])
-        for i in 0..<3 {
+        for i in 0..<Self.timeStages {
             SpectrogramTokenizer.gelu(&h)
             h = SpectrogramTokenizer.residual(decUp[i](h), decRes[i + 1])
         }
         SpectrogramTokenizer.gelu(&h)
-        let out = decOut(h)                    // (1, 80, 16·columns)
-        let total = out.shape[2], keep = min(frames ?? total, total)
-        var values = [Float](repeating: 0, count: 80 * keep)
-        for b in 0..<80 { for f in 0..<keep { values[b * keep + f] = out.data[b * total + f] } }
-        return MelSpectrogram(melCount: 80, frames: keep, values: values)
+        let out = decOut(h)                    // (1, mel bands, frames_per_token · columns)
+        let bands = out.shape[1], total = out.shape[2], keep = min(frames ?? total, total)
+        var values = [Float](repeating: 0, count: bands * keep)
+        for b in 0..<bands { for f in 0..<keep { values[b * keep + f] = out.data[b * total + f] } }
+        return MelSpectrogram(melCount: bands, frames: keep, values: values)
     }
 }

@@ -17,17 +17,14 @@ public struct Tensor: Sendable, Equatable {
     public var count: Int { data.count }
     public var rank: Int { shape.count }
 
-    /// Same data, new shape (the element count must match).
-    public func reshaped(_ s: [Int]) -> Tensor { Tensor(shape: s, data: data) }
-
     public static func random(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
-        var rng = TestSignals.SplitMix64(seed: seed)
+        var rng = SplitMix64(seed: seed)
         return Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in scale * Float(rng.gaussian()) })
     }
 
     /// Uniform in [−scale·√3, scale·√3) (standard deviation `scale`): fast, for large random models.
     public static func uniformRandom(_ shape: [Int], seed: UInt64, scale: Float) -> Tensor {
-        var rng = TestSignals.SplitMix64(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let n = shape.reduce(1, *)
         let a = scale * Float(3).squareRoot()
         var data = [Float](repeating: 0, count: n)

@@ -27,7 +27,7 @@ public enum SpectrogramImage {
     public static func render(panels: [MelSpectrogram], regions: [Region], config: MelConfig = .standard) -> RGBImage {
         let frames = panels.map(\.frames).max() ?? 1
         let width = max(1, min(maxWidth, frames))
-        let bands = panels.first?.melCount ?? 80
+        let bands = panels.first?.melCount ?? config.melCount
         let panelHeight = bands * rowScale, gap = 6
         let height = panels.count * panelHeight + (panels.count - 1) * gap
         var img = RGBImage(width: width, height: max(1, height), fill: (255, 255, 255))

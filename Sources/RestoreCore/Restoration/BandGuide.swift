@@ -4,7 +4,7 @@ import Foundation
 /// spectral band replication), used in two ways that keep the new band's level true:
 /// * prior-initialised decoding: the masked tokens start from the estimate's tokens and
 ///   only the least probable of them are re-masked (`initialMaskRatio`);
-/// * a level guard: each generated cell (one 16-bin row × `framesPerCell` frames) whose
+/// * a level guard: each generated cell (one token row's bins × `framesPerCell` frames) whose
 ///   mean level is more than `toleranceDB` from the estimate's is moved to the edge of the
 ///   tolerance. The engine keeps its fine structure; the estimate, which follows the input
 ///   frame by frame, bounds its envelope.
@@ -15,10 +15,11 @@ public struct BandGuide: Sendable {
     public var initialMaskRatio: Float
     /// nil: no level guard.
     public var toleranceDB: Float?
-    public var framesPerCell: Int
+    /// Frames of one level-guard cell; nil: one token column's.
+    public var framesPerCell: Int?
 
     public init(estimate: [Float], priorTokens: Bool = false, initialMaskRatio: Float = 0.5,
-                toleranceDB: Float? = nil, framesPerCell: Int = 16) {
+                toleranceDB: Float? = nil, framesPerCell: Int? = nil) {
         self.estimate = estimate
         self.priorTokens = priorTokens
         self.initialMaskRatio = initialMaskRatio

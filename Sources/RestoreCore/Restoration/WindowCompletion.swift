@@ -58,19 +58,20 @@ public struct WindowCompletion {
     public func run(slice: [Float], windowFrame j0: Int, mask: WindowMask, carried: [Int32?]? = nil,
                     settings: SamplingSettings, vocodeFrames: Range<Int>? = nil, guide: BandGuide? = nil) -> Result {
         let fe = model.frontEnd, wf = model.windowFrames, rows = model.rows, cols = model.windowColumns
+        let bands = fe.config.melCount
         var mel = fe.normalizedMel(slice)
         let frames = mel.frames
         /// The model window's part of a slice-long mel (silence past the slice).
         func windowed(_ m: MelSpectrogram) -> [Float] {
-            var w = [Float](repeating: -1, count: 80 * wf)
-            for b in 0..<80 {
+            var w = [Float](repeating: -1, count: bands * wf)
+            for b in 0..<bands {
                 for f in 0..<wf where j0 + f >= 0 && j0 + f < min(frames, m.frames) { w[b * wf + f] = m.values[b * m.frames + j0 + f] }
             }
             return w
         }
         let window = windowed(mel)
         let estimate = guide.map { windowed(fe.normalizedMel($0.estimate)) }
-        var grid = model.tokenizer.encode(MelSpectrogram(melCount: 80, frames: wf, values: window))
+        var grid = model.tokenizer.encode(MelSpectrogram(melCount: bands, frames: wf, values: window))
         precondition(grid.rows == rows && grid.columns == cols && mask.known.count == rows * cols)
         var known = mask.known
         // Columns wholly past the end of the audio stay silence: a window longer than what is
@@ -80,7 +81,7 @@ public struct WindowCompletion {
         // A hybrid model also reads the true mel of known cells; carried cells were generated
         // by the engine, so they have none.
         var patches = model.transformer.config.patchValues == nil ? nil
-            : Engine.patches(MelSpectrogram(melCount: 80, frames: wf, values: window), rows: rows, columns: cols)
+            : Engine.patches(MelSpectrogram(melCount: bands, frames: wf, values: window), rows: rows, columns: cols)
         if let carried {
             for p in 0..<known.count where !known[p] {
                 if let id = carried[p] {
@@ -95,7 +96,7 @@ public struct WindowCompletion {
         }
         let unknown = known.filter { !$0 }.count
         if unknown > 0 {
-            let prior = guide.flatMap { g in g.priorTokens ? estimate.map { model.tokenizer.encode(MelSpectrogram(melCount: 80, frames: wf, values: $0)) } : nil }
+            let prior = guide.flatMap { g in g.priorTokens ? estimate.map { model.tokenizer.encode(MelSpectrogram(melCount: bands, frames: wf, values: $0)) } : nil }
             grid = Engine(transformer: model.transformer).complete(
                 grid: grid, known: known, condition: settings.condition, iterations: settings.iterations,
                 guidance: settings.guidance, temperature: settings.temperature, seed: settings.seed,
@@ -108,11 +109,11 @@ public struct WindowCompletion {
             // Only rows the engine generated, and only frames inside the audio.
             let generatedRows = (0..<rows).filter { r in (0..<cols).contains { !known[r * cols + $0] } }
             let inside = max(0, min(wf, frames - j0))
-            levelGuard = LevelGuard.apply(generated: &decoded.values, expected: estimate, bins: 80, frames: wf, rows: generatedRows,
-                                          binsPerRow: model.binsPerRow, framesPerCell: guide.framesPerCell, toleranceDB: tolerance,
+            levelGuard = LevelGuard.apply(generated: &decoded.values, expected: estimate, bins: bands, frames: wf, rows: generatedRows,
+                                          binsPerRow: model.binsPerRow, framesPerCell: guide.framesPerCell ?? fpt, toleranceDB: tolerance,
                                           weight: { b, f in f < inside && f + j0 >= 0 ? mask.generatedWeight(b, f) : 0 })
         }
-        for b in 0..<80 {
+        for b in 0..<bands {
             for f in 0..<wf where j0 + f >= 0 && j0 + f < frames {
                 let w = mask.generatedWeight(b, f)
                 if w <= 0 { continue }
@@ -124,9 +125,9 @@ public struct WindowCompletion {
         if let range = vocodeFrames?.clamped(to: 0..<frames), !range.isEmpty {
             let ctx = HiFiGAN.chunkContext
             let lo = max(0, range.lowerBound - ctx), hi = min(frames, range.upperBound + ctx)
-            var part = [Float](repeating: 0, count: 80 * (hi - lo))
-            for b in 0..<80 { for f in lo..<hi { part[b * (hi - lo) + f - lo] = mel.values[b * frames + f] } }
-            let y = model.vocoder.synthesize(fe.logMel(fromNormalized: MelSpectrogram(melCount: 80, frames: hi - lo, values: part)))
+            var part = [Float](repeating: 0, count: bands * (hi - lo))
+            for b in 0..<bands { for f in lo..<hi { part[b * (hi - lo) + f - lo] = mel.values[b * frames + f] } }
+            let y = model.vocoder.synthesize(fe.logMel(fromNormalized: MelSpectrogram(melCount: bands, frames: hi - lo, values: part)))
             let hop = model.hop
             audio = [Float](repeating: 0, count: frames * hop)
             let keep = (range.lowerBound - lo) * hop

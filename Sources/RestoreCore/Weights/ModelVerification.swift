@@ -6,7 +6,7 @@ import Foundation
 /// of running), and every tensor must hold finite values (`SafeTensorsFile.tensor`).
 public enum ModelVerification {
     /// SHA-256 of a file, as lowercase hex (OpenSSL's libcrypto: ~1 GB/s, so checking the
-    /// ~80 MB of weights at every load costs well under a tenth of a second).
+    /// model folder's weights, under 100 MB, at every load costs well under a tenth of a second).
     public static func sha256(file path: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw RestoreError.fileNotFound(path: path) }
         defer { try? handle.close() }

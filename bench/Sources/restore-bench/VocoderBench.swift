@@ -19,7 +19,7 @@ struct VocoderBench: ParsableCommand {
     func run() throws {
         let vocoder = try HiFiGAN(path: weights)
         let frames = Int(seconds * 22050) / 256
-        var rng = TestSignals.SplitMix64(seed: 1)
+        var rng = SplitMix64(seed: 1)
         let mel = MelSpectrogram(melCount: 80, frames: frames, values: (0..<(80 * frames)).map { _ in Float(rng.gaussian()) - 5 })
         let audioSeconds = Double(frames * 256) / 22050
         let flops = 2 * vocoder.macsPerSecondOfAudio(frames: frames) * audioSeconds

@@ -20,7 +20,7 @@ public final class StreamingMel {
         nFFT = frontEnd.config.nFFT
     }
 
-    /// Frames made complete by these samples (80 × n, possibly n = 0).
+    /// Frames made complete by these samples (mel bands × n, possibly n = 0).
     public func feed(_ samples: [Float]) -> MelSpectrogram {
         precondition(!finished)
         if !started {

@@ -116,11 +116,4 @@ public final class MelFrontEnd: @unchecked Sendable {
         }
         return m
     }
-
-    /// Normalised dB → magnitude mel.
-    public func magnitude(fromNormalized n: MelSpectrogram) -> MelSpectrogram {
-        var m = logMel(fromNormalized: n)
-        m.values = m.values.map { Foundation.exp($0) }
-        return m
-    }
 }

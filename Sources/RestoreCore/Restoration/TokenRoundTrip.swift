@@ -19,10 +19,11 @@ public struct TokenRoundTrip {
         public var grids: [TokenGrid]
     }
 
-    /// Tokens are computed over windows of `windowFrames` (a multiple of 16), so memory
-    /// stays bounded; the tokenizer's short context makes windows nearly seamless.
-    public func run(_ input: AudioBuffer, windowFrames: Int = 848) throws -> Result {
-        let rate = frontEnd.config.sampleRate
+    /// Tokens are computed over windows of `windowColumns` token columns (53: about 10 s), so
+    /// memory stays bounded; the tokenizer's short context makes windows nearly seamless.
+    public func run(_ input: AudioBuffer, windowColumns: Int = 53) throws -> Result {
+        let rate = frontEnd.config.sampleRate, bands = frontEnd.config.melCount
+        let windowFrames = windowColumns * tokenizer.config.frames_per_token
         var channels: [[Float]] = [], grids: [TokenGrid] = [], l1 = 0.0
         for ch in input.channels {
             let x = try Resampler.resample(AudioBuffer(sampleRate: input.sampleRate, mono: ch), to: rate).channels[0]
@@ -34,19 +35,19 @@ public struct TokenRoundTrip {
             var windows: [TokenGrid] = []
             while start < mel.frames {
                 let end = min(mel.frames, start + windowFrames)
-                var part = [Float](repeating: 0, count: 80 * (end - start))
-                for b in 0..<80 { for f in start..<end { part[b * (end - start) + f - start] = mel.values[b * mel.frames + f] } }
-                let grid = tokenizer.encode(MelSpectrogram(melCount: 80, frames: end - start, values: part))
+                var part = [Float](repeating: 0, count: bands * (end - start))
+                for b in 0..<bands { for f in start..<end { part[b * (end - start) + f - start] = mel.values[b * mel.frames + f] } }
+                let grid = tokenizer.encode(MelSpectrogram(melCount: bands, frames: end - start, values: part))
                 windows.append(grid)
                 let back = tokenizer.decode(grid, frames: end - start)
-                for b in 0..<80 { for f in start..<end { decoded[b * mel.frames + f] = back.values[b * (end - start) + f - start] } }
+                for b in 0..<bands { for f in start..<end { decoded[b * mel.frames + f] = back.values[b * (end - start) + f - start] } }
                 start = end
             }
-            rows = windows.first?.rows ?? 5
+            rows = windows.first?.rows ?? tokenizer.config.rows
             for r in 0..<rows { for w in windows { ids += w.ids[(r * w.columns)..<((r + 1) * w.columns)] } }
             columns = windows.reduce(0) { $0 + $1.columns }
             grids.append(TokenGrid(rows: rows, columns: columns, ids: ids))
-            let decodedMel = MelSpectrogram(melCount: 80, frames: mel.frames, values: decoded.map { min(1, max(-1, $0)) })
+            let decodedMel = MelSpectrogram(melCount: bands, frames: mel.frames, values: decoded.map { min(1, max(-1, $0)) })
             l1 += MelDistance.l1(mel, decodedMel)
             var y = vocoder.synthesize(frontEnd.logMel(fromNormalized: decodedMel))
             if y.count < x.count { y += [Float](repeating: 0, count: x.count - y.count) } else { y.removeLast(y.count - x.count) }

@@ -5,7 +5,7 @@ public enum Resampler {
     public enum Quality: String, Sendable, CaseIterable {
         /// Band-limited sinc, ~97% bandwidth, 97 dB SNR (libsamplerate's best).
         case best
-        /// Sinc with a shorter filter: several times faster, ~80% bandwidth.
+        /// Sinc with a shorter filter: several times faster, about four fifths of the bandwidth.
         case fast
 
         var converter: Int32 {

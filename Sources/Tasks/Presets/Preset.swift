@@ -44,7 +44,10 @@ public struct Preset: Sendable {
         return try parse(text, path: path)
     }
 
-    public static func parse(_ text: String, path: String) throws -> Preset {
+    /// `tasks` are the step types a preset may name: the registry's, or (for a task defined
+    /// outside this module, such as the README's example) the registry's and more.
+    public static func parse(_ text: String, path: String, tasks: [any RestoreTask.Type] = TaskRegistry.all) throws -> Preset {
+        let taskNames = tasks.map { $0.name }
         func fail(_ line: Int?, _ message: String) -> RestoreError {
             .invalidData(path: line.map { "\(path):\($0)" } ?? path, reason: message)
         }
@@ -92,8 +95,8 @@ public struct Preset: Sendable {
             let line = s.mark?.line ?? 0
             guard let m = s.mapping else { throw fail(line, "step \(i + 1) must be a mapping with a 'task'") }
             guard let taskName = m["task"]?.string else { throw fail(line, "step \(i + 1) has no 'task'") }
-            guard let type = TaskRegistry.task(named: taskName) else {
-                throw fail(m["task"]?.mark?.line ?? line, "unknown task '\(taskName)'\(Suggest.didYouMean(taskName, TaskRegistry.names)) (tasks: \(TaskRegistry.names.joined(separator: ", ")))")
+            guard let type = tasks.first(where: { $0.name == taskName }) else {
+                throw fail(m["task"]?.mark?.line ?? line, "unknown task '\(taskName)'\(Suggest.didYouMean(taskName, taskNames)) (tasks: \(taskNames.joined(separator: ", ")))")
             }
             guard type.writesAudio else { throw fail(line, "task '\(taskName)' writes no audio and cannot be a preset step") }
             var when: PresetCondition? = nil
@@ -152,12 +155,23 @@ public struct Preset: Sendable {
 extension RestoreTask {
     public static var optionKeys: [String] { Options.keys }
 
-    /// Options from preset values (JSON-compatible), validated, as a task.
+    /// Options from preset values (JSON-compatible), validated, as a task. The step is decoded
+    /// over `Options()`: every key it leaves out takes the value `Options()` encodes for it, so
+    /// a synthesized `Decodable` reads a partial step and each default is written once, in
+    /// `Options` (no hand-written `init(from:)` repeating them).
     static func decode(_ values: [String: Any]) throws -> any RestoreTask {
-        let data = try JSONSerialization.data(withJSONObject: values)
+        let data = try JSONSerialization.data(withJSONObject: defaultValues().merging(values) { _, given in given })
         let options = try JSONDecoder().decode(Options.self, from: data)
         try options.validate()
         return try Self(options: options)
+    }
+
+    /// `Options()` as preset values, limited to the keys a preset may give (nil defaults are
+    /// left out, as their encoders leave them out). Empty when the defaults do not encode.
+    static func defaultValues() -> [String: Any] {
+        guard let data = try? JSONEncoder().encode(Options()),
+              let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return [:] }
+        return object.filter { Options.keys.contains($0.key) }
     }
 }
 

@@ -21,13 +21,6 @@ public struct FIRFilter: Sendable {
         return FIRFilter(taps: h.map { Float($0 / sum) })
     }
 
-    /// High-pass as the complement of the low-pass (same delay, so the two sum to the input).
-    public static func highPass(cutoff: Double, sampleRate: Double, taps n: Int = 1023) -> FIRFilter {
-        var t = lowPass(cutoff: cutoff, sampleRate: sampleRate, taps: n).taps.map { -$0 }
-        t[n / 2] += 1
-        return FIRFilter(taps: t)
-    }
-
     /// Filters `x`, compensating the (taps−1)/2 delay; the output has `x.count` samples.
     public func apply(_ x: [Float]) -> [Float] {
         let n = taps.count, half = n / 2, len = x.count

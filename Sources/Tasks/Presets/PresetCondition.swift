@@ -40,11 +40,6 @@ public struct PresetCondition: Sendable, Equatable, CustomStringConvertible {
     public var description: String { comparisons.map { "\($0.field) \($0.op) \(Self.format($0.value))" }.joined(separator: " and ") }
     static func format(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v) }
 
-    /// True when every comparison holds for the measured audio.
-    public func holds(for buffer: AudioBuffer, report: AudioReport) -> Bool {
-        holds(report: report, dropouts: { DropoutDetector.find(buffer).count })
-    }
-
     /// `dropouts` is asked only when a comparison needs it.
     public func holds(report: AudioReport, dropouts: () -> Int) -> Bool {
         comparisons.allSatisfy { c in

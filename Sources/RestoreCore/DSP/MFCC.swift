@@ -1,8 +1,8 @@
 import Foundation
 
 /// MFCC features, the tagging baseline of engine.md §4: 20 coefficients (DCT-II, orthonormal,
-/// of the front end's 80-band log-mel) plus their deltas (±2-frame regression, edges
-/// repeated); a clip is summarised by the mean and standard deviation over time (80 values).
+/// of the front end's log-mel) plus their deltas (±2-frame regression, edges repeated); a
+/// clip is summarised by the mean and standard deviation over time (2 × 40 values).
 public enum MFCC {
     public static let coefficients = 20
 
@@ -35,7 +35,7 @@ public enum MFCC {
         return (out, t)
     }
 
-    /// Mean then standard deviation over frames of the 40 per-frame values: 80 values.
+    /// Mean then standard deviation over frames of the 40 per-frame values (2 × 40 values).
     public static func summary(_ signal: [Float], frontEnd: MelFrontEnd = MelFrontEnd()) -> [Float] {
         let (v, t) = frames(signal, frontEnd: frontEnd)
         let w = 2 * coefficients

@@ -91,14 +91,6 @@ public enum BandwidthEstimator {
         return n
     }
 
-    /// Long-term power spectrum in dB (all channels summed), `nFFT/2+1` bins.
-    /// Blackman–Harris window: its −92 dB side lobes keep a steep edge steep.
-    public static func longTermSpectrum(_ buffer: AudioBuffer, nFFT: Int, maxFrames: Int = 4000) -> [Double] {
-        var acc = LongTermSpectrum(nFFT: nFFT, channels: buffer.channelCount, totalFrames: buffer.frameCount, maxFrames: maxFrames)
-        acc.add(buffer)
-        return acc.finish()
-    }
-
     public static func estimate(_ buffer: AudioBuffer) -> BandwidthEstimate {
         var acc = LongTermSpectrum(rate: buffer.sampleRate, channels: buffer.channelCount, totalFrames: buffer.frameCount)
         acc.add(buffer)

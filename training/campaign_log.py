@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""training/logs/transformer-campaign.md: the table of every transformer export of the
+campaign (step, hours, masked-token accuracies from the run's own validation) and, for the
+exports `make validate` scored, each gate beside its baseline.
+
+    .venv/bin/python training/campaign_log.py
+Reads training/logs/transformer-*.log and bench/results/validate-*.json.
+"""
+import json
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+LOGS = ROOT / "training" / "logs"
+LINE = re.compile(r"^(\S+ \S+) (final )?step (\d+) \(([\d.]+) min\)\s+validation (\{.*\})$")
+
+
+def run_rows(log: pathlib.Path):
+    rows = []
+    for line in log.read_text().splitlines():
+        m = LINE.match(line)
+        if m:
+            rows.append({"time": m.group(1)[:16], "step": int(m.group(3)), "hours": float(m.group(4)) / 60,
+                         "metrics": json.loads(m.group(5))})
+    return rows
+
+
+def gate_summary(v: dict) -> str:
+    parts = []
+    if "bwe" in v:
+        t = v["bwe"]["table"]
+        parts.append(f"BWE LSD {t['bwe']['all']['lsd']:.3f} (SBR {t['SBR']['all']['lsd']:.3f}), bias {t['bwe']['all']['bias_db']:+.1f} dB, "
+                     f"envelope {t['bwe']['all']['envelope_db']:.1f} dB (SBR {t['SBR']['all']['envelope_db']:.1f})")
+    for g in ("0.5s", "1.5s"):
+        if g in v.get("gap", {}):
+            t = v["gap"][g]["table"]
+            parts.append(f"gap {g} LSD {t['fill-gap']['all']['lsd']:.3f} (LPC {t['LPC']['all']['lsd']:.3f})")
+    if "prompts" in v:
+        parts.append(f"prompts {100 * v['prompts']['adherence']['all']:.0f}%")
+    if "probe" in v:
+        parts.append("probe " + ", ".join(f"{k} {p['engine']['roc_auc']:.3f} (MFCC {p['mfcc']['roc_auc']:.3f})" for k, p in v["probe"].items()))
+    if "tokens" in v:
+        parts.append(f"token acc@0.5 {100 * v['tokens'].get('random@0.5', 0):.1f}%")
+    return "; ".join(parts)
+
+
+def main():
+    out = ["# Transformer training campaign", "",
+           "Every export of every run (training/train_transformer.py, exports every 500 steps), with the run's own",
+           "validation (masked-token accuracy on positions inside real audio, 320 validation clips; BWE = rows 3–4",
+           "given rows 0–2). Candidates replace Models/default only when `make validate` gates improve.", ""]
+    for log in sorted(LOGS.glob("transformer-*.log")):
+        rows = run_rows(log)
+        if not rows:
+            continue
+        out += [f"## {log.stem.removeprefix('transformer-')}", "",
+                "| time | step | hours | acc@0.5 real | acc@0.9 real | BWE rows 3–4 acc | loss@0.5 |",
+                "|---|---|---|---|---|---|---|"]
+        for r in rows:
+            m = r["metrics"]
+            out.append(f"| {r['time']} | {r['step']} | {r['hours']:.2f} | {100 * m.get('real_acc@0.5', 0):.2f}% | "
+                       f"{100 * m.get('real_acc@0.9', 0):.2f}% | {100 * m.get('bwe4k_acc', 0):.2f}% | {m.get('loss@0.5', 0):.3f} |")
+        out.append("")
+    scored = sorted((ROOT / "bench" / "results").glob("validate-*.json"))
+    if scored:
+        out += ["## Validation gates (`make validate`)", "", "| model | steps | minutes | gates |", "|---|---|---|---|"]
+        for p in scored:
+            v = json.loads(p.read_text())
+            t = v.get("transformer", {})
+            out.append(f"| {v.get('name')} | {t.get('steps')} | {t.get('training_minutes')} | {gate_summary(v)} |")
+        out.append("")
+    (LOGS / "transformer-campaign.md").write_text("\n".join(out))
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
