@@ -54,4 +54,18 @@ final class BandGuideTests: XCTestCase {
         XCTAssertEqual(generated[20 * frames + 5], 0.05)                    // inside the tolerance
         XCTAssertEqual(generated[2 * frames + 0], -0.5)                     // row 0 not guarded
     }
+
+    /// The tolerance is in dB of the front end's normalisation: a tokenizer with a −100 dB floor
+    /// spreads 120 dB over [−1, 1], so the same −25 dB cell is 0.4167 units low, not 0.5.
+    func testLevelGuardMeasuresDecibelsWithTheFrontEndsFloor() {
+        let bins = 16, frames = 4, deep = MelConfig(dbMin: -100)
+        XCTAssertEqual(LevelGuard.dBPerUnit(.standard), 50)
+        XCTAssertEqual(LevelGuard.dBPerUnit(deep), 60)
+        var generated = [Float](repeating: -25.0 / 60, count: bins * frames)
+        let report = LevelGuard.apply(generated: &generated, expected: [Float](repeating: 0, count: bins * frames), bins: bins,
+                                      frames: frames, rows: [0], binsPerRow: 16, framesPerCell: 4, toleranceDB: 6, mel: deep,
+                                      weight: { _, _ in 1 })
+        XCTAssertEqual(report.signedDB, 19, accuracy: 1e-3)
+        XCTAssertEqual(generated[0], -0.1, accuracy: 1e-6)                  // −6 dB at 60 dB per unit
+    }
 }

@@ -8,8 +8,8 @@ public protocol SamplerNoise {
 
 /// The default noise: SplitMix64 from a seed, so a run is deterministic.
 public struct SeededNoise: SamplerNoise {
-    var rng: TestSignals.SplitMix64
-    public init(seed: UInt64) { rng = TestSignals.SplitMix64(seed: seed) }
+    var rng: SplitMix64
+    public init(seed: UInt64) { rng = SplitMix64(seed: seed) }
     public mutating func draw(iteration: Int, count: Int) -> (uniform: [Float], gumbel: [Float]) {
         let u = (0..<count).map { _ in Float(rng.uniform()) }
         let g = (0..<count).map { _ -> Float in

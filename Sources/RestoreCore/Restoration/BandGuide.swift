@@ -44,17 +44,20 @@ public struct LevelGuardReport: Sendable, Equatable {
 }
 
 public enum LevelGuard {
-    /// Normalised mel spans 100 dB over [−1, 1].
-    static let dBPerUnit: Float = 50
+    /// dB per unit of normalised mel: [−1, 1] spans the front end's dbMin…dbMax (100 dB for
+    /// the standard front end, more for a tokenizer with a lower floor).
+    public static func dBPerUnit(_ config: MelConfig) -> Float { (config.dbMax - config.dbMin) / 2 }
 
     /// Clamps the mean level of each cell of `generated` (bins × frames, bin-major, normalised
-    /// mel) to within `toleranceDB` of `expected`'s. A cell is `binsPerRow` bins of one row ×
-    /// `framesPerCell` frames; only bins where `weight(bin, frame) ≥ 0.5` (the generated part)
-    /// are measured and moved, and only in `rows`.
+    /// mel by `mel`) to within `toleranceDB` of `expected`'s. A cell is `binsPerRow` bins of one
+    /// row × `framesPerCell` frames; only bins where `weight(bin, frame) ≥ 0.5` (the generated
+    /// part) are measured and moved, and only in `rows`.
     public static func apply(generated: inout [Float], expected: [Float], bins: Int, frames: Int, rows: [Int], binsPerRow: Int,
-                             framesPerCell: Int, toleranceDB: Float, weight: (Int, Int) -> Float) -> LevelGuardReport {
+                             framesPerCell: Int, toleranceDB: Float, mel: MelConfig = .standard,
+                             weight: (Int, Int) -> Float) -> LevelGuardReport {
         precondition(generated.count == bins * frames && expected.count == bins * frames)
         var report = LevelGuardReport()
+        let dBPerUnit = Self.dBPerUnit(mel)
         let tolerance = toleranceDB / dBPerUnit
         for r in rows {
             var start = 0

@@ -111,6 +111,7 @@ public struct WindowCompletion {
             let inside = max(0, min(wf, frames - j0))
             levelGuard = LevelGuard.apply(generated: &decoded.values, expected: estimate, bins: bands, frames: wf, rows: generatedRows,
                                           binsPerRow: model.binsPerRow, framesPerCell: guide.framesPerCell ?? fpt, toleranceDB: tolerance,
+                                          mel: fe.config,
                                           weight: { b, f in f < inside && f + j0 >= 0 ? mask.generatedWeight(b, f) : 0 })
         }
         for b in 0..<bands {

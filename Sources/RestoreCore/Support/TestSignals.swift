@@ -2,9 +2,6 @@ import Foundation
 
 /// Deterministic signals for tests, benchmarks and examples.
 public enum TestSignals {
-    /// The generator's old name; `MaskGITSampler` still spells it this way.
-    public typealias SplitMix64 = RestoreCore.SplitMix64
-
     public static func sine(frequency: Double, sampleRate: Double, seconds: Double, amplitude: Float = 0.5) -> [Float] {
         let n = Int(seconds * sampleRate)
         return (0..<n).map { amplitude * Float(sin(2 * Double.pi * frequency * Double($0) / sampleRate)) }
