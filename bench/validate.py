@@ -207,9 +207,11 @@ def gate_prompts(judge_clips, tmp, model, threads):
     return {"judge_clips": len(judge_clips), "judge_cv_accuracy": correct / len(judge_clips), "adherence": adherence, "per_clip": rows}
 
 
-def gate_probe(probe_clips, tmp, model, threads, splits=5):
+def gate_probe(probe_clips, tmp, model, threads, splits=5, music_clips=()):
     wav_dir = tmp / "probe-wav"
     wav_dir.mkdir()
+    kind_count = len(probe_clips)
+    probe_clips = list(probe_clips) + list(music_clips)
     paths = []
     for k, c in enumerate(probe_clips):
         p = wav_dir / f"c{k:04d}.wav"
@@ -221,11 +223,13 @@ def gate_probe(probe_clips, tmp, model, threads, splits=5):
         out.mkdir()
         restore("embed", *paths, "-o", f"{out}/", *extra, model=model, threads=threads)
         feats[name] = np.stack([np.load(out / f"{p.stem}.npy").reshape(-1) for p in paths])
-    music_sources = collections.Counter(c["source"] for c in probe_clips if c["kind"] == "music")
-    keep_sources = sorted(s for s, n in music_sources.items() if n >= 8)
+    # Which package (game) a piece of music comes from: a style task, split by file.
+    music = range(kind_count, len(probe_clips))
+    music_sources = collections.Counter(probe_clips[i]["source"] for i in music)
+    keep_sources = sorted(s for s, n in music_sources.items() if n >= 10)
     tasks = {
-        "kind": [(i, c["kind"]) for i, c in enumerate(probe_clips)],
-        "music_source": [(i, c["source"]) for i, c in enumerate(probe_clips) if c["kind"] == "music" and c["source"] in keep_sources],
+        "kind": [(i, probe_clips[i]["kind"]) for i in range(kind_count)],
+        "music_source": [(i, probe_clips[i]["source"]) for i in music if probe_clips[i]["source"] in keep_sources],
     }
     result = {}
     for task, items in tasks.items():
@@ -369,7 +373,8 @@ def main():
         elif gate == "prompts":
             result["prompts"] = gate_prompts(clips(args.judge_clips, seed=2, min_seconds=2.0, kinds=set(PROMPTS)), tmp, model, args.threads)
         elif gate == "probe":
-            result["probe"] = gate_probe(clips(args.probe_clips, seed=3, min_seconds=2.0), tmp, model, args.threads)
+            result["probe"] = gate_probe(clips(args.probe_clips, seed=3, min_seconds=2.0), tmp, model, args.threads,
+                                         music_clips=clips(args.probe_clips, seed=4, min_seconds=2.0, kinds={"music"}))
         elif gate == "tokens":
             result["tokens"] = gate_tokens(model)
         timings[gate] = round(time.time() - t0, 1)

@@ -13,14 +13,23 @@ struct OutputOptions: ParsableArguments {
     @Option(help: "Sample encoding: keep (the input's), pcm16, pcm24 or float.")
     var encoding: SampleEncoding = .keep
 
-    /// The output path for `input`, written by command `suffix`.
+    /// The output path for `input`, written by command `suffix`; `-` for stdout (`-o -`).
     func path(for input: String, suffix: String, inputCount: Int, extension forced: String? = nil) throws -> String {
-        let url = URL(fileURLWithPath: input)
+        if output == StandardStreams.marker {
+            // Only audio goes to stdout; other artifacts (embeddings) are files.
+            guard forced.map(AudioWriter.outputExtensions.contains) ?? true else {
+                throw ValidationError("-o - (stdout) carries audio only; write .\(forced ?? "") files to a file or folder")
+            }
+            return StandardStreams.marker
+        }
+        let fromStdin = input == StandardStreams.marker
+        let url = URL(fileURLWithPath: fromStdin ? StandardStreams.stdinName : input)
         var ext = url.pathExtension.lowercased()
         if !AudioWriter.writableExtensions.contains(ext) { ext = "wav" }
         if let forced { ext = forced }
         let stem = url.deletingPathExtension().lastPathComponent
         guard let output else {
+            if fromStdin { throw ValidationError("stdin (-) has no name to write beside; give -o FILE, -o FOLDER/ or -o - (stdout)") }
             return ((input as NSString).deletingLastPathComponent as NSString).appendingPathComponent("\(stem).\(suffix).\(ext)")
         }
         var isDir: ObjCBool = false
@@ -53,10 +62,9 @@ struct EngineOptions: ParsableArguments {
         guard (threads ?? 1) >= 1 && (threads ?? 1) <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
     }
 
-    /// Applies the thread count; the default is every core this process may use.
-    func apply() {
-        let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        BLASThreads.set(n)
-        ParallelConfig.threads = n
-    }
+    /// The command's execution context: --threads, or every core this process may use.
+    var context: ExecutionContext { threads.map { ExecutionContext(threads: $0) } ?? .machine }
+
+    /// Makes the command's context the main thread's, where its one job runs.
+    func apply() { context.adopt() }
 }

@@ -65,9 +65,7 @@ struct Run: ParsableCommand {
             runner.shard = shardKN
         }
         let budget = engine.threads ?? ProcessInfo.processInfo.activeProcessorCount
-        let perJob = max(1, budget / jobs)
-        BLASThreads.set(perJob)
-        ParallelConfig.threads = perJob
+        runner.jobContext = ExecutionContext(threads: max(1, budget / jobs))
         let display = BatchDisplay(enabled: !quiet)
         let progress: BatchRunner.Progress = { display.update($0, $1, $2) }
         let logLine: @Sendable (String) -> Void = { display.log($0) }

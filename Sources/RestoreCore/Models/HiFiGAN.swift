@@ -76,7 +76,7 @@ public struct HiFiGAN: Sendable {
     public var hop: Int { config.upsample_rates.reduce(1, *) }
 
     /// ln-mel (num_mels, frames) → waveform of frames·hop samples in [−1, 1].
-    public func callAsFunction(_ logMel: Tensor, threads: Int = ParallelConfig.threads) -> [Float] {
+    public func callAsFunction(_ logMel: Tensor, threads: Int = ExecutionContext.current.threads) -> [Float] {
         precondition(logMel.rank == 2 && logMel.shape[0] == config.num_mels)
         if ComputeBackend.current == .onednn, logMel.shape[1] > 0,
            let out = synthesizeOneDNN(MelSpectrogram(melCount: logMel.shape[0], frames: logMel.shape[1], values: logMel.data),
@@ -145,7 +145,7 @@ extension HiFiGAN {
     /// (a whole 10-minute mel at once would need gigabytes in the last stage). With
     /// several threads the chunks run in parallel, each single-threaded inside: every
     /// part of the network then scales, not only the GEMMs.
-    public func synthesize(_ logMel: MelSpectrogram, chunkFrames: Int = 1024, threads: Int = ParallelConfig.threads,
+    public func synthesize(_ logMel: MelSpectrogram, chunkFrames: Int = 1024, threads: Int = ExecutionContext.current.threads,
                            progress: (@Sendable (Double) -> Void)? = nil) -> [Float] {
         let frames = logMel.frames, m = logMel.melCount
         precondition(m == config.num_mels)
@@ -159,9 +159,6 @@ extension HiFiGAN {
         let chunks = (frames + chunk - 1) / chunk
         let workers = max(1, min(threads, chunks))
         var out = [Float](repeating: 0, count: frames * hop)
-        let previousBLAS = BLASThreads.current
-        if workers > 1 { BLASThreads.set(1) }
-        defer { if workers > 1 { BLASThreads.set(previousBLAS) } }
         let hop = self.hop
         let done = Counter()
         out.withUnsafeMutableBufferPointer { ob in

@@ -61,7 +61,7 @@ public struct MaskGITSampler {
     /// input; only positions known at the start keep theirs (the sampler's own fills, and the
     /// prior's tokens, have no true patch).
     public func run<N: SamplerNoise>(_ model: MaskedTransformer, tokens: [Int32], known: [Bool], condition: [Float]?,
-                                     noise: inout N, threads: Int = ParallelConfig.threads,
+                                     noise: inout N, threads: Int = ExecutionContext.current.threads,
                                      prior: [Int32]? = nil, initialMaskRatio: Float = 1, patches: [Float]? = nil,
                                      onIteration: ((Int, Int) -> Void)? = nil) -> [Int32] {
         precondition(iterations >= 1)
@@ -176,7 +176,7 @@ public struct Engine {
     /// the known positions; zeros where a known token has no true mel (carried from a window
     /// the engine generated).
     public func complete(grid: TokenGrid, known: [Bool], condition: [Float]?, iterations: Int = 16, guidance: Float = 3.0,
-                         temperature: Float = 1.5, seed: UInt64, threads: Int = ParallelConfig.threads,
+                         temperature: Float = 1.5, seed: UInt64, threads: Int = ExecutionContext.current.threads,
                          prior: TokenGrid? = nil, initialMaskRatio: Float = 1, patches: [Float]? = nil) -> TokenGrid {
         let cfg = transformer.config
         precondition(grid.rows == cfg.rows && grid.columns == cfg.columns, "grid \(grid.rows)×\(grid.columns) does not match the model's \(cfg.rows)×\(cfg.columns)")

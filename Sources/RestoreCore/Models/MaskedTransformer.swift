@@ -107,7 +107,7 @@ public struct MaskedTransformer: Sendable {
     /// a hybrid model's patch projection at every known position of row b; nil or an empty
     /// list = no patch input (a model without patch conditioning ignores them).
     public func callAsFunction(tokens: [[Int32]], masked: [[Bool]], conditions: [[Float]?], patches: [[Float]?] = [],
-                               features: Set<Int> = [], threads: Int = ParallelConfig.threads) -> (logits: Tensor, hidden: [Int: Tensor]) {
+                               features: Set<Int> = [], threads: Int = ExecutionContext.current.threads) -> (logits: Tensor, hidden: [Int: Tensor]) {
         let b = tokens.count, n = config.positions, w = config.width
         precondition(masked.count == b && conditions.count == b && tokens.allSatisfy { $0.count == n } && masked.allSatisfy { $0.count == n })
         let conds = Tensor(shape: [b, config.cond_dim], data: conditions.flatMap { $0 ?? unconditional })

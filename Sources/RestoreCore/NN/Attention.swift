@@ -20,16 +20,13 @@ public struct MultiHeadSelfAttention: Sendable {
     public var dim: Int { inProjection.inFeatures }
 
     /// x: (B, L, D) → (B, L, D). `keyMask[b][j] == false` excludes key j of row b.
-    public func callAsFunction(_ x: Tensor, keyMask: [[Bool]]? = nil, threads: Int = ParallelConfig.threads) -> Tensor {
+    public func callAsFunction(_ x: Tensor, keyMask: [[Bool]]? = nil, threads: Int = ExecutionContext.current.threads) -> Tensor {
         precondition(x.rank == 3 && x.shape[2] == dim)
         let (b, l, d) = (x.shape[0], x.shape[1], dim)
         let dh = d / heads
         let qkv = inProjection(x)          // (B, L, 3D)
         var context = Tensor(zeros: [b, l, d])
         let scale = 1 / Float(dh).squareRoot()
-        let previous = BLASThreads.current
-        BLASThreads.set(1)
-        defer { BLASThreads.set(previous) }
         let keyMask = keyMask
         qkv.data.withUnsafeBufferPointer { qb in
             context.data.withUnsafeMutableBufferPointer { cb in

@@ -30,7 +30,7 @@ public struct Conv1d: Sendable {
 
     /// Time chunks run in parallel, each worker with its own im2col block and a
     /// single-threaded GEMM: small GEMMs scale better this way than through BLAS threads.
-    public func callAsFunction(_ x: Tensor, threads: Int = ParallelConfig.threads) -> Tensor {
+    public func callAsFunction(_ x: Tensor, threads: Int = ExecutionContext.current.threads) -> Tensor {
         precondition(x.rank == 2 && x.shape[0] == inChannels, "Conv1d expects (\(inChannels), T), got \(x.shape)")
         let t = x.shape[1], tOut = outputLength(t)
         precondition(tOut > 0, "Conv1d input of length \(t) is too short")
@@ -41,9 +41,6 @@ public struct Conv1d: Sendable {
         let chunks = (tOut + chunk - 1) / chunk
         let workers = max(1, min(threads, chunks))
         let (s, p, d) = (stride, padding, dilation)
-        let previousBLAS = BLASThreads.current
-        if workers > 1 { BLASThreads.set(1) }
-        defer { if workers > 1 { BLASThreads.set(previousBLAS) } }
         x.data.withUnsafeBufferPointer { xb in
             weight.data.withUnsafeBufferPointer { wb in
                 out.data.withUnsafeMutableBufferPointer { ob in

@@ -7,23 +7,22 @@ public struct SharedPointer<T>: @unchecked Sendable {
     public init(_ base: UnsafePointer<T>) { self.base = UnsafeMutablePointer(mutating: base) }
 }
 
-/// Threads the engine may use for its own parallel loops (BLAS has its own setting).
-public enum ParallelConfig {
-    nonisolated(unsafe) public static var threads: Int = 2
-}
-
 /// Runs `body(job)` for job in 0..<jobs on up to `threads` workers (strided assignment).
-public func parallelFor(_ jobs: Int, threads: Int = ParallelConfig.threads, _ body: @Sendable (Int) -> Void) {
+/// With more than one worker, each runs single-threaded inside (`ExecutionContext.single`).
+public func parallelFor(_ jobs: Int, threads: Int = ExecutionContext.current.threads, _ body: @Sendable (Int) -> Void) {
     let workers = max(1, min(threads, jobs))
     if workers == 1 { for j in 0..<jobs { body(j) }; return }
     DispatchQueue.concurrentPerform(iterations: workers) { w in
-        var j = w
-        while j < jobs { body(j); j += workers }
+        ExecutionContext.single.run {
+            var j = w
+            while j < jobs { body(j); j += workers }
+        }
     }
 }
 
-/// Runs `body(worker)` on `workers` threads; each worker picks its own jobs.
+/// Runs `body(worker)` on `workers` threads, each single-threaded inside; each worker picks
+/// its own jobs.
 public func parallelWorkers(_ workers: Int, _ body: @Sendable (Int) -> Void) {
     if workers <= 1 { body(0); return }
-    DispatchQueue.concurrentPerform(iterations: workers, execute: body)
+    DispatchQueue.concurrentPerform(iterations: workers) { w in ExecutionContext.single.run { body(w) } }
 }

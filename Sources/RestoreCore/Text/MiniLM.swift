@@ -71,7 +71,7 @@ public struct MiniLM: Sendable {
     }
 
     /// Hidden states of the last layer for token ids: (tokens, hidden).
-    public func hidden(_ ids: [Int32], threads: Int = ParallelConfig.threads) -> Tensor {
+    public func hidden(_ ids: [Int32], threads: Int = ExecutionContext.current.threads) -> Tensor {
         let n = ids.count, h = config.hidden
         var x = Tensor(zeros: [1, n, h])
         for (p, id) in ids.enumerated() {

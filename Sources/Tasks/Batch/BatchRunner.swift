@@ -14,6 +14,8 @@ public struct BatchRunner: Sendable {
     /// Shard K of N: its records go to `restore-manifest.K-of-N.jsonl`.
     public var shard: (Int, Int)?
     public var loadModel: @Sendable () throws -> EngineModel
+    /// The context each job runs with (its share of the threads).
+    public var jobContext: ExecutionContext = .machine
 
     public init(preset: Preset, outputFolder: String, jobs: Int = 1, overwrite: Bool = false, shard: (Int, Int)? = nil,
                 loadModel: @escaping @Sendable () throws -> EngineModel) {
@@ -73,11 +75,13 @@ public struct BatchRunner: Sendable {
         let workers = max(1, min(jobs, inputs.count))
         let me = self
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            while let i = state.next(inputs.count) {
-                let input = inputs[i]
-                progress?(state.finished, total, input.relative)
-                me.process(input, manifest: manifest, claims: claims, pipeline: pipeline, presetSHA: presetSHA, state: state, log: log, warn: warn)
-                progress?(state.finish(), total, input.relative)
+            me.jobContext.run {
+                while let i = state.next(inputs.count) {
+                    let input = inputs[i]
+                    progress?(state.finished, total, input.relative)
+                    me.process(input, manifest: manifest, claims: claims, pipeline: pipeline, presetSHA: presetSHA, state: state, log: log, warn: warn)
+                    progress?(state.finish(), total, input.relative)
+                }
             }
         }
         var s = state.summary

@@ -22,7 +22,7 @@ struct FrontEnd: ParsableCommand {
     @Flag(help: "Machine-readable output.") var json = false
 
     func run() throws {
-        BLASThreads.set(1)
+        ExecutionContext.single.adopt()
         let x = TestSignals.whiteNoise(sampleRate: 22050, seconds: seconds, seed: 1)
         let fe = MelFrontEnd()
         var rows: [Measurement] = []

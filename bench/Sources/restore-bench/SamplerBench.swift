@@ -32,11 +32,11 @@ struct SamplerBench: ParsableCommand {
                 guard let be = ComputeBackend(rawValue: b) else { throw ValidationError("unknown backend \(b)") }
                 ComputeBackend.current = be
                 for t in threads {
-                    BLASThreads.set(t)
-                    ParallelConfig.threads = t
                     let label = be == .onednn ? "swift" : "swift_openblas"
-                    rows.append(measure("\(label)_\(name)_\(iterations)it", repetitions: repetitions, threads: t) {
-                        _ = engine.complete(grid: grid, known: none, condition: cond, iterations: iterations, seed: 1, threads: t)
+                    rows.append(ExecutionContext(threads: t).run {
+                        measure("\(label)_\(name)_\(iterations)it", repetitions: repetitions, threads: t) {
+                            _ = engine.complete(grid: grid, known: none, condition: cond, iterations: iterations, seed: 1, threads: t)
+                        }
                     })
                 }
             }

@@ -20,10 +20,10 @@ struct TextEncoderBench: ParsableCommand {
                        ("sentence_14_tokens", "a violin playing a slow melody in a large hall, then applause"),
                        ("long_256_tokens", String(repeating: "rain on a tin roof and distant thunder ", count: 40))]
         for t in [1, 2] {
-            BLASThreads.set(t)
-            ParallelConfig.threads = t
-            for (name, text) in prompts {
-                rows.append(measure("minilm_\(name)", repetitions: repetitions, threads: t) { _ = m.embed(text) })
+            ExecutionContext(threads: t).run {
+                for (name, text) in prompts {
+                    rows.append(measure("minilm_\(name)", repetitions: repetitions, threads: t) { _ = m.embed(text) })
+                }
             }
         }
         if !json { print(String(format: "model load: %.3f s", load)) }

@@ -38,11 +38,9 @@ struct VocoderBench: ParsableCommand {
             ComputeBackend.current = be
             VocoderPrecision.current = pr
             for t in threads {
-                BLASThreads.set(t)
-                ParallelConfig.threads = t
                 let name = be == .openblas ? "swift_hifigan_openblas" : "swift_hifigan_onednn_\(pr.rawValue)"
-                var m = measure(name, repetitions: repetitions, threads: t, audioSeconds: audioSeconds) {
-                    _ = vocoder.synthesize(mel)
+                var m = ExecutionContext(threads: t).run {
+                    measure(name, repetitions: repetitions, threads: t, audioSeconds: audioSeconds) { _ = vocoder.synthesize(mel) }
                 }
                 m.gflops = flops / m.medianSeconds / 1e9
                 rows.append(m)
