@@ -204,7 +204,9 @@ def cmd_table(args):
           "|---|---|---|---|---|---|---|---|---|"]
     for label, c in study["candidates"].items():
         s_ = c["summary"]["all"]
-        desc = CANDIDATES.get(label, ({}, "the shipped Models/default export, unchanged"))[1] if label != "shipped" else "Models/default/tokenizer.safetensors as shipped"
+        desc = ("Models/default/tokenizer.safetensors as shipped" if label == "shipped" else
+                "the winner's long run (v1 architecture, −100 dB floor) on corpus v2" if label.endswith("-long") else
+                CANDIDATES.get(label, ({}, "an export outside the study"))[1])
         tr = c["training"]
         args_ = (tr.get("args") or {})
         steps = f"{tr['steps']} (+{tr['steps'] - 5020})" if tr else c.get("steps") or ""
@@ -219,7 +221,11 @@ def cmd_table(args):
               ", ".join(f"{k} {v['fp32_s']:.2f} s → {v['bf16_s']:.2f} s ({v['speedup']:.2f}×)" for k, v in bf16["steps"].items())]
     text = "\n".join(L) + "\n"
     out = ROOT / "training" / "logs" / "tokenizer-study.md"
-    out.write_text(text)
+    # The hand-written sections after the tables (findings, command lines, the long run's
+    # exports) are kept; only the generated tables are replaced.
+    old = out.read_text() if out.exists() else ""
+    kept = old[old.index("## Findings"):] if "## Findings" in old else ""
+    out.write_text(text + ("\n" + kept if kept else ""))
     (res / "tokenizer_study.md").write_text(text)
     print(text)
 
