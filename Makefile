@@ -1,14 +1,18 @@
 # restore — every target installs what it needs (apt packages, a Python venv) idempotently.
 #   make demo   set up, build, and run the main job on the shipped examples
 #   make test   set up and run every test suite (what CI runs)
+#   make install PREFIX=/usr/local   binary, models, presets, man page, shell completions
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 # A CPU wheel the machines carry; plain `torch` pulls CUDA and does not import.
 TORCH := torch==2.13.0+cpu
-RESTORE := .build/release/restore
+# The build folder of `release` and `install` (SCRATCH=… keeps a second build apart).
+SCRATCH ?= .build
+RESTORE := $(SCRATCH)/release/restore
+PREFIX ?= /usr/local
 
-.PHONY: all deps venv pretrained build release test test-slurm demo bench fixtures examples clean data train-tokenizer train-transformer eval-tokenizer validate
+.PHONY: all deps venv pretrained build release install uninstall test-install test test-slurm demo bench fixtures examples clean data train-tokenizer train-transformer eval-tokenizer validate
 
 all: build
 
@@ -30,7 +34,25 @@ build: deps
 	swift build
 
 release: deps
-	swift build -c release --product restore
+	swift build -c release --product restore --scratch-path $(SCRATCH)
+
+# The installed binary finds PREFIX/share/restore/Models and Presets beside itself, so it runs
+# from anywhere without the checkout. The man page comes from the argument parser
+# (swift-argument-parser's generate-manual); the models from `make pretrained`.
+install: release
+	swift build -c release --product generate-manual --scratch-path $(SCRATCH)
+	scripts/install "$(PREFIX)" $(RESTORE) $(SCRATCH)/release/generate-manual
+
+uninstall:
+	rm -rf "$(DESTDIR)$(PREFIX)/share/restore"
+	rm -f "$(DESTDIR)$(PREFIX)/bin/restore" "$(DESTDIR)$(PREFIX)/share/man/man1/restore.1" \
+	    "$(DESTDIR)$(PREFIX)/share/bash-completion/completions/restore" "$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_restore" \
+	    "$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/restore.fish"
+
+# Installs into a temporary prefix and runs the installed binary from another folder (not in
+# `make test`: it needs the release build).
+test-install:
+	scripts/test-install
 
 test: deps venv pretrained
 	swift build --build-tests

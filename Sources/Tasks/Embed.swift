@@ -148,8 +148,11 @@ public struct Embed: RestoreTask {
         let grid = model.tokenizer.encode(MelSpectrogram(melCount: mel.count, frames: wf, values: part))
         var seq = [Int32](repeating: 0, count: rows * cols)
         for c in 0..<cols { for r in 0..<rows { seq[c * rows + r] = grid[r, c] } }
+        // A hybrid model reads every position's true mel patch too: all of them are known here.
+        let patches: [[Float]?] = model.transformer.config.patchValues == nil ? []
+            : [Engine.patches(MelSpectrogram(melCount: mel.count, frames: wf, values: part), rows: rows, columns: cols)]
         let out = model.transformer(tokens: [seq], masked: [[Bool](repeating: false, count: seq.count)], conditions: [nil],
-                                    features: Set(0..<depth))
+                                    patches: patches, features: Set(0..<depth))
         for c in 0..<((frames + fpt - 1) / fpt) {
             // Each block's vector once; the chosen blocks' vector is their mean (pooling the
             // rows and averaging blocks are both linear, so the order does not matter).

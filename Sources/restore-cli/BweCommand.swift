@@ -22,10 +22,12 @@ struct Bwe: ParsableCommand {
           restore bwe --lfr lowpass.wav                # writes lowpass.bwe.wav
           restore bwe --cutoff 3400 call.wav -o out/   # telephone band, 8 kHz input
           restore bwe --mid-side --seed 7 --plot bwe.png song.flac
+          restore bwe song.flac -o song.mp3 --quality 0.8
+          cat in.wav | restore bwe - -o - > out.wav    # stdin to stdout (WAV)
         """
     )
 
-    @Argument(help: "Audio files.") var inputs: [String]
+    @Argument(help: "Audio files; - reads stdin.") var inputs: [String]
     @Option(parsing: .unconditional, help: "Cutoff frequency in Hz, or auto.") var cutoff: String = "auto"
     @Flag(inversion: .prefixedNo, help: "Keep the input's own band below the cutoff.") var lfr = true
     @Flag(help: "Process stereo as mid and side instead of left and right.") var midSide = false
@@ -37,6 +39,7 @@ struct Bwe: ParsableCommand {
     var above8k: BandwidthExtension.AboveEngine = BandwidthExtension.Options().above8k
     @Option(parsing: .unconditional, help: "Gain of the new band in dB (like a wet/dry control).") var gain: Double = BandwidthExtension.Options().gain
     @OptionGroup var output: OutputOptions
+    @OptionGroup var format: AudioFormatOptions
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup var engine: EngineOptions
     @OptionGroup var display: DisplayOptions
@@ -55,7 +58,7 @@ struct Bwe: ParsableCommand {
             o.levelGuard = g
         }
         let task = try BandwidthExtension(options: o)
-        try TaskCommand.run(task, inputs: inputs, suffix: "bwe", output: output, engine: engine, sampling: sampling, display: display)
+        try TaskCommand.run(task, inputs: inputs, suffix: "bwe", output: output, format: format, engine: engine, sampling: sampling, display: display)
     }
 }
 

@@ -18,7 +18,7 @@ struct OutputOptions: ParsableArguments {
         if output == StandardStreams.marker {
             // Only audio goes to stdout; other artifacts (embeddings) are files.
             guard forced.map(AudioWriter.outputExtensions.contains) ?? true else {
-                throw ValidationError("-o - (stdout) carries audio only; write .\(forced ?? "") files to a file or folder")
+                throw RestoreError.invalidArgument("-o - (stdout) carries audio only; write .\(forced ?? "") files to a file or folder")
             }
             return StandardStreams.marker
         }
@@ -29,7 +29,7 @@ struct OutputOptions: ParsableArguments {
         if let forced { ext = forced }
         let stem = url.deletingPathExtension().lastPathComponent
         guard let output else {
-            if fromStdin { throw ValidationError("stdin (-) has no name to write beside; give -o FILE, -o FOLDER/ or -o - (stdout)") }
+            if fromStdin { throw RestoreError.invalidArgument("stdin (-) has no name to write beside; give -o FILE, -o FOLDER/ or -o - (stdout)") }
             return ((input as NSString).deletingLastPathComponent as NSString).appendingPathComponent("\(stem).\(suffix).\(ext)")
         }
         var isDir: ObjCBool = false

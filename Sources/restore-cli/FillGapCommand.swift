@@ -29,7 +29,7 @@ struct FillGapCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "Audio files.") var inputs: [String]
+    @Argument(help: "Audio files; - reads stdin.") var inputs: [String]
     @Option(parsing: .unconditionalSingleValue, help: "Start of a gap (repeatable): 1.2s, 350ms, 1:02.5.") var at: [String] = []
     @Option(parsing: .unconditional, help: "Length of the gaps given by --at (default: the dropout found there).") var length: String?
     @Option(help: "Gaps as START-END pairs, comma-separated: 1.2-1.6,3.0-3.1.") var gaps: String?
@@ -40,6 +40,7 @@ struct FillGapCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Crossfade at each edge of a gap.") var crossfade: String = "10ms"
     @Flag(help: "Process stereo as mid and side instead of left and right.") var midSide = false
     @OptionGroup var output: OutputOptions
+    @OptionGroup var format: AudioFormatOptions
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup var engine: EngineOptions
     @OptionGroup var display: DisplayOptions
@@ -61,21 +62,24 @@ struct FillGapCommand: ParsableCommand {
         o.channels = midSide ? .midSide : .perChannel
         let task = try FillGap(options: o)
         if list { return try Self.list(task, inputs: inputs, json: display.json) }
-        try TaskCommand.run(task, inputs: inputs, suffix: "filled", output: output, engine: engine, sampling: sampling, display: display)
+        try TaskCommand.run(task, inputs: inputs, suffix: "filled", output: output, format: format, engine: engine, sampling: sampling, display: display)
     }
 
     /// `--list`: the gaps per file, one line each (or JSON); nothing is written.
     static func list(_ task: FillGap, inputs: [String], json: Bool) throws {
         struct Listed: Encodable { var input: String; var gaps: [TimeSpan]; var detected: Int }
+        try StandardStreams.check(inputs: inputs, output: nil, outputCount: 0, json: json)
+        let streams = StandardStreams()
+        defer { streams.removeAll() }
         var failed = 0
         var all: [Listed] = []
         for input in inputs {
             do {
-                let p = try task.plan(path: input)
+                let p = try task.plan(path: try streams.readablePath(input))
                 all.append(Listed(input: input, gaps: p.gaps, detected: p.detected))
                 if !json {
                     let spans = p.gaps.map { String(format: "%.3f–%.3f s (%.0f ms)", $0.start, $0.end, $0.length * 1000) }
-                    print("\(input): \(p.gaps.count) gap\(p.gaps.count == 1 ? "" : "s") to fill\(spans.isEmpty ? "" : ": " + spans.joined(separator: ", "))")
+                    print("\(input == StandardStreams.marker ? StandardStreams.stdinName : input): \(p.gaps.count) gap\(p.gaps.count == 1 ? "" : "s") to fill\(spans.isEmpty ? "" : ": " + spans.joined(separator: ", "))")
                 }
             } catch let error as RestoreError {
                 CLIOutput.error(error.description)

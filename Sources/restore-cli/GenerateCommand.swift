@@ -18,6 +18,7 @@ struct GenerateCommand: ParsableCommand {
           restore generate --prompt "a dog barking" -o dog.wav
           restore generate --duration 20 --seed 3 -o long.flac
           restore generate --count 4 -o takes/           # takes/generate-0-1.wav …
+          restore generate -o - | aplay                  # to stdout (WAV)
         """
     )
 
@@ -25,6 +26,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "How many sounds (seeds seed, seed+1, …).") var count: Int = 1
     @Option(help: "Text prompt (MiniLM, classifier-free guidance).") var prompt: String?
     @OptionGroup var output: OutputOptions
+    @OptionGroup var format: AudioFormatOptions
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup var engine: EngineOptions
     @OptionGroup var display: DisplayOptions
@@ -36,11 +38,12 @@ struct GenerateCommand: ParsableCommand {
         o.prompt = prompt
         let task = try Generate(options: o)
         // Named after the seed, in the current folder unless -o says otherwise.
-        let name = "generate-\(sampling.settings.seed).wav"
+        let name = "generate-\(sampling.settings.seed).\(format.forcedExtension ?? "wav")"
         var out = output
         if out.output == nil { out.output = name } else if let o = out.output, o.hasSuffix("/") || FileManager.default.isDirectory(o) {
             out.output = (o as NSString).appendingPathComponent(name)
         }
-        try TaskCommand.run(task, inputs: [name], suffix: "", readsInputs: false, output: out, engine: engine, sampling: sampling, display: display)
+        try TaskCommand.run(task, inputs: [name], suffix: "", readsInputs: false, outputsPerInput: count, output: out, format: format,
+                            engine: engine, sampling: sampling, display: display)
     }
 }

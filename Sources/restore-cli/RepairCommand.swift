@@ -22,13 +22,14 @@ struct RepairCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "Audio files.") var inputs: [String]
+    @Argument(help: "Audio files; - reads stdin.") var inputs: [String]
     @Option(parsing: .unconditionalSingleValue, help: "Start of a box (repeatable): 2.1s, 350ms, 1:02.5.") var at: [String] = []
     @Option(parsing: .unconditionalSingleValue, help: "Length of the boxes: one for all, or one per --at.") var length: [String] = []
     @Option(parsing: .unconditionalSingleValue, help: "Band of the boxes in Hz, LOW-HIGH (1k-5k): one for all, or one per --at; default all.")
     var band: [String] = []
     @Option(parsing: .unconditional, help: "Edge of each box in time.") var ramp: String = "20ms"
     @OptionGroup var output: OutputOptions
+    @OptionGroup var format: AudioFormatOptions
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup var engine: EngineOptions
     @OptionGroup var display: DisplayOptions
@@ -40,6 +41,6 @@ struct RepairCommand: ParsableCommand {
         o.band = band
         o.ramp = try FillGapCommand.time(ramp, "--ramp")
         let task = try Repair(options: o)
-        try TaskCommand.run(task, inputs: inputs, suffix: "repaired", output: output, engine: engine, sampling: sampling, display: display)
+        try TaskCommand.run(task, inputs: inputs, suffix: "repaired", output: output, format: format, engine: engine, sampling: sampling, display: display)
     }
 }

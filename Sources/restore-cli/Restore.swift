@@ -46,7 +46,27 @@ enum RestoreVersion {
 
 enum CLIOutput {
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data("restore: error: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("restore: error: \(shown(message))\n".utf8))
+    }
+
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data("restore: note: \(shown(message))\n".utf8))
+    }
+
+    /// A result line: on stdout, or on stderr when stdout carries the audio (`-o -`).
+    static func result(_ line: String, toStandardError: Bool) {
+        if toStandardError { FileHandle.standardError.write(Data("\(shown(line))\n".utf8)) } else { print(shown(line)) }
+    }
+
+    // Set on the main thread before any work starts (the private files behind `-`), read
+    // when messages are printed.
+    nonisolated(unsafe) private static var aliases: [(path: String, name: String)] = []
+
+    /// Messages name `path` as `name` from now on (stdin's copy is "stdin", not a temporary file).
+    static func alias(_ path: String, as name: String) { aliases.append((path, name)) }
+
+    static func shown(_ text: String) -> String {
+        aliases.reduce(text) { $0.replacingOccurrences(of: $1.path, with: $1.name) }
     }
 
     static func json<T: Encodable>(_ value: T) throws -> String {

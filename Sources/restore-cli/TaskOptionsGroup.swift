@@ -42,39 +42,57 @@ struct DisplayOptions: ParsableArguments {
 }
 
 /// Runs one task over the inputs the way every task command does: output naming, progress,
-/// reports, and one failing file not stopping the others (exit code 1 at the end).
+/// reports, and one failing file not stopping the others (exit code 1 at the end). `-` as an
+/// input reads stdin and `-o -` writes stdout (`StandardStreams`); result lines then go to
+/// stderr, so stdout holds only the audio.
 enum TaskCommand {
-    /// `readsInputs` is false for tasks whose "input" is only a name (generate).
+    /// `readsInputs` is false for tasks whose "input" is only a name (generate). `format` is
+    /// given by the commands that write audio; `outputsPerInput` is more than one when a task
+    /// writes several files (generate --count).
     static func run(_ task: any RestoreTask, inputs: [String], suffix: String, extension ext: String? = nil, readsInputs: Bool = true,
-                    output: OutputOptions, engine: EngineOptions, sampling: SamplingOptions, display: DisplayOptions) throws {
+                    outputsPerInput: Int = 1, output: OutputOptions, format: AudioFormatOptions? = nil,
+                    engine: EngineOptions, sampling: SamplingOptions, display: DisplayOptions) throws {
         engine.apply()
         if display.plot != nil && inputs.count != 1 { throw ValidationError("--plot needs exactly one input") }
-        let protected = readsInputs ? inputs : []
+        try StandardStreams.check(inputs: readsInputs ? inputs : [], output: output.output,
+                                  outputCount: inputs.count * outputsPerInput, json: display.json)
+        let streams = StandardStreams()
+        defer { streams.removeAll() }
         // Every file this call will write, found before any work: none may be an input and no
         // two may be the same file (two inputs named alike into one folder). Existing files are
         // refused per input as they come, so one of them does not stop the others.
-        let targets = try inputs.map { try output.path(for: $0, suffix: suffix, inputCount: inputs.count, extension: ext) }
-        var planned = targets.flatMap { ext == nil ? [$0] : EmbeddingWriter.paths(for: $0) }
+        let targets = try inputs.map { try output.path(for: $0, suffix: suffix, inputCount: inputs.count, extension: ext ?? format?.forcedExtension) }
+        for t in targets { try format?.check(target: t) }
+        let protected = readsInputs ? inputs.filter { $0 != StandardStreams.marker } : []
+        var planned = targets.filter { $0 != StandardStreams.marker }.flatMap { ext == nil ? [$0] : EmbeddingWriter.paths(for: $0) }
         if let plot = display.plot { planned.append(plot) }
         try OutputGuard.checkAll(planned, inputs: protected, overwrite: true)
         let loader = ModelCache(directory: sampling.model, vocoder: engine.vocoder)
+        let notes = NoteCollector()
         var failed = 0
         for (input, target) in zip(inputs, targets) {
             do {
-                let format = (try? AudioFileReader(path: input))?.info.format
-                let bar = ProgressBar(label: (input as NSString).lastPathComponent, enabled: !display.quiet)
-                let context = TaskContext(sampling: sampling.settings, outputPath: target,
-                                          writeOptions: output.writeOptions(source: format, inputs: protected),
+                let readable = readsInputs ? try streams.readablePath(input) : input
+                let file = try streams.writablePath(target, format: format?.forcedExtension)
+                let source = (try? AudioFileReader(path: readable))?.info.format
+                let base = output.writeOptions(source: source, inputs: readsInputs ? protected + [readable] : [])
+                let bar = ProgressBar(label: input == StandardStreams.marker ? StandardStreams.stdinName : (input as NSString).lastPathComponent,
+                                      enabled: !display.quiet)
+                let context = TaskContext(sampling: sampling.settings, outputPath: file,
+                                          writeOptions: format.map { $0.apply(to: base, notes: notes) } ?? base,
                                           progress: { bar.update($0) }, loadModel: loader.load)
                 let t0 = Date()
-                let result = try task.run(input: TaskInput(path: input), context: context)
+                let result = try task.run(input: TaskInput(path: readable), context: context)
                 bar.finish()
-                for note in context.notes { FileHandle.standardError.write(Data("restore: note: \(note)\n".utf8)) }
+                for note in notes.take() + context.notes { CLIOutput.note(note) }
                 if let plot = display.plot {
-                    try SpectrogramPlotter.plot(task: type(of: task).name, input: input, output: result.outputs.first, result: result, to: plot,
+                    try SpectrogramPlotter.plot(task: type(of: task).name, input: readable, output: result.outputs.first, result: result, to: plot,
                                                 overwrite: output.overwrite)
                 }
-                try report(result, seconds: Date().timeIntervalSince(t0), json: display.json)
+                if target == StandardStreams.marker { try streams.sendStdout() }
+                var shown = result
+                if input == StandardStreams.marker { shown.input = StandardStreams.marker }
+                try report(shown, seconds: Date().timeIntervalSince(t0), json: display.json, toStandardError: streams.writesStdout)
             } catch let error as RestoreError {
                 CLIOutput.error(error.description)
                 failed += 1
@@ -86,7 +104,7 @@ enum TaskCommand {
         if failed > 0 { throw ExitCode(1) }
     }
 
-    static func report(_ r: TaskResult, seconds: Double, json: Bool) throws {
+    static func report(_ r: TaskResult, seconds: Double, json: Bool, toStandardError: Bool = false) throws {
         if json {
             struct Timed: Encodable { var result: TaskResult; var seconds: Double
                 func encode(to encoder: Encoder) throws {
@@ -100,8 +118,8 @@ enum TaskCommand {
             }
             print(try CLIOutput.json(Timed(result: r, seconds: seconds)))
         } else {
-            let from = r.input.isEmpty ? "" : "\(r.input) → "
-            print("\(from)\(r.outputs.joined(separator: ", ")) (\(String(format: "%.1f", seconds)) s)")
+            let from = r.input.isEmpty ? "" : "\(r.input == StandardStreams.marker ? StandardStreams.stdinName : r.input) → "
+            CLIOutput.result("\(from)\(r.outputs.joined(separator: ", ")) (\(String(format: "%.1f", seconds)) s)", toStandardError: toStandardError)
         }
     }
 }

@@ -15,11 +15,13 @@ struct Tokenize: ParsableCommand {
         Examples:
           restore tokenize take.wav                     # writes take.tokenize.wav
           restore tokenize take.flac -o out/ --tokens take.tokens.npy
+          cat take.wav | restore tokenize - -o - > round-trip.wav
         """
     )
 
-    @Argument(help: "An audio file.") var input: String
+    @Argument(help: "An audio file; - reads stdin.") var input: String
     @OptionGroup var output: OutputOptions
+    @OptionGroup var format: AudioFormatOptions
     @OptionGroup var engine: EngineOptions
     @Option(help: "Tokenizer weights (default: Models/default/tokenizer.safetensors).") var tokenizer: String?
     @Option(help: "Also write the token ids as a .npy file.") var tokens: String?
@@ -31,26 +33,37 @@ struct Tokenize: ParsableCommand {
 
     func run() throws {
         engine.apply()
+        try StandardStreams.check(inputs: [input], output: output.output, outputCount: 1, json: json)
+        let streams = StandardStreams()
+        defer { streams.removeAll() }
+        let target = try output.path(for: input, suffix: "tokenize", inputCount: 1, extension: format.forcedExtension)
+        try format.check(target: target)
+        let protected = input == StandardStreams.marker ? [] : [input]
+        // Every output checked before any work: never the input, never one file twice.
+        try OutputGuard.checkAll((target == StandardStreams.marker ? [] : [target]) + (tokens.map { [$0] } ?? []), inputs: protected, overwrite: output.overwrite)
         let tokPath = try ModelLocator.tokenizer(explicit: tokenizer), vocPath = try ModelLocator.vocoder(explicit: engine.vocoder)
         try ModelVerification.verify(files: [tokPath, vocPath], manifestFolder: (tokPath as NSString).deletingLastPathComponent)
         let tok = try SpectrogramTokenizer(path: tokPath)
         let voc = try HiFiGAN(path: vocPath)
-        let target = try output.path(for: input, suffix: "tokenize", inputCount: 1)
-        // Every output checked before any work: never the input, never one file twice.
-        try OutputGuard.checkAll([target] + (tokens.map { [$0] } ?? []), inputs: [input], overwrite: output.overwrite)
-        let (buffer, info) = try AudioFile.read(input)
+        let readable = try streams.readablePath(input)
+        let file = try streams.writablePath(target, format: format.forcedExtension)
+        let (buffer, info) = try AudioFile.read(readable)
         let result = try TokenRoundTrip(tokenizer: tok, vocoder: voc).run(buffer)
-        try AudioWriter.write(result.audio, to: target, options: output.writeOptions(source: info.format, inputs: [input]))
+        let notes = NoteCollector()
+        try AudioWriter.write(result.audio, to: file, options: format.apply(to: output.writeOptions(source: info.format, inputs: protected + [readable]), notes: notes))
+        for note in notes.take() { CLIOutput.note(note) }
         let g = result.grids[0]
         if let tokens {
             let values = result.grids.flatMap { $0.ids.map(Float.init) }
             let data = NumpyArray(shape: [result.grids.count, g.rows, g.columns], values: values).encoded()
-            try OutputGuard.write(data, to: tokens, inputs: [input, target], overwrite: output.overwrite)
+            try OutputGuard.write(data, to: tokens, inputs: protected + [readable, file], overwrite: output.overwrite)
         }
+        try streams.sendStdout()
         let report = Report(input: input, output: target, melL1: result.melL1, rows: g.rows, columns: g.columns,
                             distinctTokens: Set(result.grids.flatMap(\.ids)).count)
         if json { print(try CLIOutput.json(report)) } else {
-            print("\(input) → \(target): \(g.rows)×\(g.columns) tokens per channel (\(report.distinctTokens) distinct), normalised-mel L1 \(String(format: "%.4f", result.melL1))")
+            CLIOutput.result("\(CLIOutput.shown(readable)) → \(CLIOutput.shown(file)): \(g.rows)×\(g.columns) tokens per channel (\(report.distinctTokens) distinct), normalised-mel L1 \(String(format: "%.4f", result.melL1))",
+                             toStandardError: streams.writesStdout)
         }
     }
 }

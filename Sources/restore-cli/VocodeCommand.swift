@@ -14,11 +14,13 @@ struct Vocode: ParsableCommand {
         Examples:
           restore vocode take.wav                  # writes take.vocode.wav
           restore vocode take.flac -o out/ --json
+          cat take.wav | restore vocode - -o - | aplay
         """
     )
 
-    @Argument(help: "Audio files.") var inputs: [String]
+    @Argument(help: "Audio files; - reads stdin.") var inputs: [String]
     @OptionGroup var output: OutputOptions
+    @OptionGroup var format: AudioFormatOptions
     @OptionGroup var engine: EngineOptions
     @Flag(help: "Print a JSON report per file.") var json = false
 
@@ -28,20 +30,31 @@ struct Vocode: ParsableCommand {
 
     func run() throws {
         engine.apply()
+        try StandardStreams.check(inputs: inputs, output: output.output, outputCount: inputs.count, json: json)
+        let streams = StandardStreams()
+        defer { streams.removeAll() }
+        let targets = try inputs.map { try output.path(for: $0, suffix: "vocode", inputCount: inputs.count, extension: format.forcedExtension) }
+        for t in targets { try format.check(target: t) }
         let vocoder = try HiFiGAN(path: ModelLocator.vocoder(explicit: engine.vocoder))
         let resynthesis = Resynthesis(vocoder: vocoder)
+        let notes = NoteCollector()
         var failed = 0
-        for input in inputs {
+        for (input, target) in zip(inputs, targets) {
             do {
-                let (buffer, info) = try AudioFile.read(input)
-                let target = try output.path(for: input, suffix: "vocode", inputCount: inputs.count)
+                let readable = try streams.readablePath(input)
+                let (buffer, info) = try AudioFile.read(readable)
+                let file = try streams.writablePath(target, format: format.forcedExtension)
                 let t0 = Date()
                 let result = try resynthesis.run(buffer)
-                try AudioWriter.write(result.audio, to: target, options: output.writeOptions(source: info.format, inputs: inputs))
+                let protected = inputs.filter { $0 != StandardStreams.marker } + [readable]
+                try AudioWriter.write(result.audio, to: file, options: format.apply(to: output.writeOptions(source: info.format, inputs: protected), notes: notes))
+                for note in notes.take() { CLIOutput.note(note) }
+                try streams.sendStdout()
                 let seconds = Date().timeIntervalSince(t0)
                 let report = Report(input: input, output: target, melL1: result.melL1, seconds: seconds, realTimeFactor: seconds / buffer.duration)
                 if json { print(try CLIOutput.json(report)) } else {
-                    print("\(input) → \(target): log-mel L1 \(String(format: "%.4f", result.melL1)), \(String(format: "%.2f", seconds)) s (RTF \(String(format: "%.3f", report.realTimeFactor)))")
+                    CLIOutput.result("\(CLIOutput.shown(readable)) → \(CLIOutput.shown(file)): log-mel L1 \(String(format: "%.4f", result.melL1)), \(String(format: "%.2f", seconds)) s (RTF \(String(format: "%.3f", report.realTimeFactor)))",
+                                     toStandardError: streams.writesStdout)
                 }
             } catch let error as RestoreError {
                 CLIOutput.error(error.description)

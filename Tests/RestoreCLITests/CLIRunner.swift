@@ -6,6 +6,8 @@ struct CLIResult {
     var status: Int32
     var stdout: String
     var stderr: String
+    /// stdout as bytes (audio, with `-o -`).
+    var stdoutData = Data()
 }
 
 enum CLI {
@@ -20,7 +22,8 @@ enum CLI {
         return root.appendingPathComponent(".build/debug/restore")
     }()
 
-    static func run(_ args: [String], environment: [String: String] = [:]) throws -> CLIResult {
+    /// `stdin`: bytes fed to the command (nil: it inherits none, an empty pipe).
+    static func run(_ args: [String], environment: [String: String] = [:], stdin: Data? = nil) throws -> CLIResult {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
@@ -28,14 +31,26 @@ enum CLI {
         env["COLUMNS"] = "80"
         for (k, v) in environment { env[k] = v }
         p.environment = env
-        let out = Pipe(), err = Pipe()
+        let out = Pipe(), err = Pipe(), input = Pipe()
         p.standardOutput = out
         p.standardError = err
+        p.standardInput = input
         try p.run()
-        // Read before waiting so a full pipe cannot block the child.
+        // Fed from another thread, and both outputs read before waiting, so that no full pipe
+        // can block the child (or this process).
+        let feeding = DispatchGroup()
+        DispatchQueue.global().async(group: feeding) {
+            if let stdin { try? input.fileHandleForWriting.write(contentsOf: stdin) }
+            try? input.fileHandleForWriting.close()
+        }
+        nonisolated(unsafe) var e = Data()
+        let reading = DispatchGroup()
+        DispatchQueue.global().async(group: reading) { e = err.fileHandleForReading.readDataToEndOfFile() }
         let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
+        reading.wait()
+        feeding.wait()
         p.waitUntilExit()
-        return CLIResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return CLIResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self),
+                         stdoutData: o)
     }
 }

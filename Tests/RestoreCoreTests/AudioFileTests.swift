@@ -76,7 +76,7 @@ final class AudioFileTests: XCTestCase {
     func testRejectsUnknownExtensionsAndMissingFolders() {
         let buf = stereoTone(rate: 22050)
         XCTAssertThrowsError(try AudioWriter.write(buf, to: "\(folder)/x.mp4")) { e in
-            XCTAssertEqual("\(e)", "\(folder)/x.mp4: unsupported output format (extension '.mp4'; use .wav, .flac or .ogg)")
+            XCTAssertEqual("\(e)", "\(folder)/x.mp4: unsupported output format (extension '.mp4'; use .wav, .flac, .ogg, .mp3 or .opus)")
         }
         XCTAssertThrowsError(try AudioWriter.write(buf, to: "\(folder)/nope/x.wav")) { e in
             XCTAssertEqual("\(e)", "\(folder)/nope/x.wav: cannot write (folder \(folder)/nope does not exist)")

@@ -9,10 +9,16 @@ public protocol AudioSink: AnyObject {
 /// Writes a file block by block into a hidden temporary file in the target folder and
 /// renames it into place on `finish()`. Until then the target is untouched; an abandoned
 /// writer (error, interruption) removes its temporary file, so no partial output remains.
+/// A codec that does not hold the audio's rate (Opus, MP3) gets it resampled on the way,
+/// and `options.note` is told.
 public final class AudioStreamWriter: AudioSink {
     public let path: String
+    /// The rate of the blocks given to `write`.
     public let sampleRate: Double
+    /// The rate in the file: `sampleRate`, unless the codec needs another.
+    public let fileSampleRate: Double
     public let channelCount: Int
+    private let resampler: StreamingResampler?
     let temp: String
     let overwrite: Bool
     private var handle: OpaquePointer?
@@ -29,13 +35,26 @@ public final class AudioStreamWriter: AudioSink {
         }
         OutputGuard.removeStaleTemporaries(in: folder)
         let format = try AudioWriter.sndfileFormat(for: path, options: options)
+        let isMP3 = Int(format) & Int(SF_FORMAT_TYPEMASK) == Int(SF_FORMAT_MPEG)
+        if isMP3 && channelCount > 2 {
+            throw RestoreError.unsupportedOutputFormat(path: path, reason: "MP3 holds 1 or 2 channels, this audio has \(channelCount); use .opus, .flac or .wav")
+        }
+        let fileRate = AudioWriter.fileSampleRate(for: sampleRate, format: format)
         var sfinfo = SF_INFO()
-        sfinfo.samplerate = Int32(sampleRate.rounded())
+        sfinfo.samplerate = Int32(fileRate.rounded())
         sfinfo.channels = Int32(channelCount)
         sfinfo.format = format
         guard sf_format_check(&sfinfo) != 0 else {
             throw RestoreError.unsupportedOutputFormat(
                 path: path, reason: "\(channelCount) channels at \(sfinfo.samplerate) Hz in \(AudioFormat(sndfileFormat: format).container)")
+        }
+        if fileRate != sampleRate {
+            resampler = try StreamingResampler(from: sampleRate, to: fileRate, channelCount: channelCount)
+            let codec = isMP3 ? "MP3" : "Opus"
+            let rates = (AudioWriter.sampleRates(format: format) ?? []).map { String(format: "%g", Double($0) / 1000) }.joined(separator: ", ")
+            options.note?("\(path): \(codec) holds \(rates) kHz; written at \(Int(fileRate)) Hz (resampled from \(Int(sampleRate.rounded())) Hz)")
+        } else {
+            resampler = nil
         }
         // Hidden temporary name in the target folder, so the rename is atomic.
         temp = OutputGuard.temporaryPath(for: path)
@@ -46,12 +65,35 @@ public final class AudioStreamWriter: AudioSink {
         handle = h
         self.path = path
         self.sampleRate = sampleRate
+        self.fileSampleRate = fileRate
         self.channelCount = channelCount
         self.overwrite = options.overwrite
         TemporaryFiles.shared.register(temp)
+        if let quality = options.quality { try setQuality(quality, mp3: isMP3) }
     }
 
     deinit { abandon() }
+
+    /// libsndfile's compression level runs the other way (0 best, 1 smallest). LAME's default
+    /// is a constant bit rate; a quality asks for its variable-rate mode, where the level is
+    /// its quality scale (the bit rate follows the content). The level goes first: switching
+    /// the mode re-applies the level set before it, and fails while none is.
+    private func setQuality(_ quality: Double, mp3: Bool) throws {
+        guard let h = handle else { return }
+        // LAME's variable-rate scale is 0…<10 and libsndfile multiplies the level by 10.
+        var level = mp3 ? min(1 - quality, 0.999) : 1 - quality
+        guard sf_command(h, Int32(SFC_SET_COMPRESSION_LEVEL), &level, Int32(MemoryLayout<Double>.size)) == Int32(SF_TRUE) else {
+            abandon()
+            throw RestoreError.writeFailed(path: path, reason: "the encoder refused quality \(quality)")
+        }
+        if mp3 {
+            var mode = Int32(SF_BITRATE_MODE_VARIABLE)
+            guard sf_command(h, Int32(SFC_SET_BITRATE_MODE), &mode, Int32(MemoryLayout<Int32>.size)) == Int32(SF_TRUE) else {
+                abandon()
+                throw RestoreError.writeFailed(path: path, reason: "the MP3 encoder refused a variable bit rate")
+            }
+        }
+    }
 
     public func write(_ buffer: AudioBuffer) throws {
         guard let h = handle else { throw RestoreError.writeFailed(path: path, reason: "writer already closed") }
@@ -62,6 +104,12 @@ public final class AudioStreamWriter: AudioSink {
             abandon()
             throw RestoreError.nonFiniteOutput(path: path, frame: framesWritten + bad.frame, channel: bad.channel)
         }
+        try writeToFile(resampler.map { try $0.process(buffer) } ?? buffer, handle: h)
+        framesWritten += buffer.frameCount
+    }
+
+    private func writeToFile(_ buffer: AudioBuffer, handle h: OpaquePointer) throws {
+        if buffer.frameCount == 0 { return }
         let data = buffer.interleaved()
         let written = data.withUnsafeBufferPointer { sf_writef_float(h, $0.baseAddress, sf_count_t(buffer.frameCount)) }
         guard written == buffer.frameCount else {
@@ -69,13 +117,14 @@ public final class AudioStreamWriter: AudioSink {
             abandon()
             throw RestoreError.writeFailed(path: path, reason: AudioFileReader.tidy(err))
         }
-        framesWritten += buffer.frameCount
     }
 
     /// Closes the file and moves it into place (never over a file that appeared meanwhile,
     /// unless `overwrite`).
     public func finish() throws {
         guard let h = handle else { throw RestoreError.writeFailed(path: path, reason: "writer already closed") }
+        // The resampler holds the last few milliseconds until it is told the input ended.
+        if let resampler, framesWritten > 0 { try writeToFile(try resampler.finish(), handle: h) }
         handle = nil
         sf_close(h)
         defer { TemporaryFiles.shared.unregister(temp) }

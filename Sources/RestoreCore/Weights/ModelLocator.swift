@@ -1,20 +1,30 @@
 import Foundation
 
 /// Finds model files: an explicit path, then $RESTORE_MODELS, then ./Models, then the
-/// Models folder of the checkout the binary was built in (.build/<config>/restore → ../../Models).
+/// installed copy beside the binary (`make install`: PREFIX/bin/restore →
+/// PREFIX/share/restore/Models), then the Models folder of the checkout the binary was built
+/// in (.build/<config>/restore → ../../Models).
 public enum ModelLocator {
     public static func candidates(explicit: String?) -> [String] {
         if let explicit { return [explicit] }
         return searchFolders(named: "Models", environment: "RESTORE_MODELS")
     }
 
-    /// `$environment`, then ./name, then `name` in the checkout the binary was built in.
+    /// `$environment`, then ./name, then PREFIX/share/restore/name for a binary in PREFIX/bin,
+    /// then `name` in the checkout the binary was built in (up to four folders above it).
     public static func searchFolders(named name: String, environment: String) -> [String] {
+        searchFolders(named: name, environmentValue: ProcessInfo.processInfo.environment[environment],
+                      currentDirectory: FileManager.default.currentDirectoryPath, executable: executablePath())
+    }
+
+    /// The search order, from explicit values (tests give their own).
+    public static func searchFolders(named name: String, environmentValue: String?, currentDirectory: String, executable: String) -> [String] {
         var dirs: [String] = []
-        if let env = ProcessInfo.processInfo.environment[environment], !env.isEmpty { dirs.append(env) }
-        dirs.append(FileManager.default.currentDirectoryPath + "/" + name)
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var dir = exe.deletingLastPathComponent()
+        if let env = environmentValue, !env.isEmpty { dirs.append(env) }
+        dirs.append((currentDirectory as NSString).appendingPathComponent(name))
+        let binFolder = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
+        dirs.append(binFolder.deletingLastPathComponent().appendingPathComponent("share/restore/\(name)").path)
+        var dir = binFolder
         for _ in 0..<4 {
             dir = dir.deletingLastPathComponent()
             dirs.append(dir.appendingPathComponent(name).path)
@@ -23,24 +33,31 @@ public enum ModelLocator {
         return dirs.filter { seen.insert(URL(fileURLWithPath: $0).standardizedFileURL.path).inserted }
     }
 
+    /// This process's binary: /proc/self/exe where there is one, since argv[0] is only a
+    /// name when the binary was found through PATH.
+    static func executablePath() -> String {
+        if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return resolved }
+        return Bundle.main.executablePath ?? CommandLine.arguments[0]
+    }
+
     /// The vocoder weights (pretrained, converted at set-up).
     public static func vocoder(explicit: String? = nil) throws -> String {
-        try find("pretrained/hifigan-universal.safetensors", explicit: explicit, hint: "run scripts/fetch-pretrained or set RESTORE_MODELS")
+        try find("pretrained/hifigan-universal.safetensors", explicit: explicit, hint: pretrainedHint)
     }
 
     /// The MiniLM text encoder (pretrained, converted at set-up).
     public static func textEncoder(explicit: String? = nil) throws -> String {
-        try find("pretrained/minilm.safetensors", explicit: explicit, hint: "run scripts/fetch-pretrained or set RESTORE_MODELS")
+        try find("pretrained/minilm.safetensors", explicit: explicit, hint: pretrainedHint)
     }
 
     /// The project's trained tokenizer (committed under Models/default).
     public static func tokenizer(explicit: String? = nil) throws -> String {
-        try find("default/tokenizer.safetensors", explicit: explicit, hint: "pass --tokenizer or set RESTORE_MODELS")
+        try find("default/tokenizer.safetensors", explicit: explicit, hint: modelHint)
     }
 
     /// The project's trained transformer (committed under Models/default).
     public static func transformer(explicit: String? = nil) throws -> String {
-        try find("default/transformer.safetensors", explicit: explicit, hint: "pass --model or set RESTORE_MODELS")
+        try find("default/transformer.safetensors", explicit: explicit, hint: modelHint)
     }
 
     /// A model folder holding tokenizer.safetensors and transformer.safetensors (`--model DIR`),
@@ -56,6 +73,11 @@ public enum ModelLocator {
         for f in [t, m] where !FileManager.default.fileExists(atPath: f) { throw RestoreError.fileNotFound(path: f) }
         return (t, m)
     }
+
+    // The hints name no flag: the commands that reach here differ in which they have
+    // (bwe has --model, tokenize --tokenizer); each command's --help lists its own.
+    static let modelHint = "set RESTORE_MODELS to a folder holding default/ and pretrained/, or run make install in the checkout"
+    static let pretrainedHint = "run scripts/fetch-pretrained (then make install) in the checkout, or set RESTORE_MODELS to a folder holding pretrained/"
 
     static func find(_ relative: String, explicit: String?, hint: String) throws -> String {
         if let explicit {
