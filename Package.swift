@@ -60,6 +60,6 @@ let package = Package(
         .testTarget(name: "RestoreCoreTests", dependencies: ["RestoreCore", "CZlib"], exclude: ["Fixtures"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "RestoreCore"]),
         .testTarget(name: "ProbeTests", dependencies: ["Probe"]),
-        .testTarget(name: "RestoreCLITests", dependencies: ["restore-cli", "RestoreCore"], exclude: ["Golden"]),
+        .testTarget(name: "RestoreCLITests", dependencies: ["restore-cli", "RestoreCore", "Tasks"], exclude: ["Golden"]),
     ]
 )

@@ -110,8 +110,11 @@ def main():
                 probe = tmp / f"{task}-{label.split()[0]}-{seed}.safetensors"
                 subprocess.run([RESTORE, "probe", "train", "--embeddings", str(tmp / folder), "--tensor", tensor, "--labels", str(labels),
                                 "-o", str(probe), "--seed", str(seed), "--overwrite"], check=True, capture_output=True)
-                ev = json.loads(subprocess.run([RESTORE, "probe", "eval", str(probe), "--embeddings", str(tmp / folder), "--tensor", tensor,
-                                                "--labels", str(labels), "--split", "test", "--json"], check=True, capture_output=True, text=True).stdout)
+                line = json.loads(subprocess.run([RESTORE, "probe", "eval", str(probe), "--embeddings", str(tmp / folder), "--tensor", tensor,
+                                                  "--labels", str(labels), "--split", "test", "--json"], check=True, capture_output=True, text=True).stdout)
+                # The JSON line's report is snake_case; the results file keeps its own names.
+                ev = dict(line["report"])
+                ev["rocAUC"], ev["meanAveragePrecision"] = ev.pop("roc_auc"), ev.pop("mean_average_precision")
                 runs.append(ev)
                 if label.startswith("last2 (default)") and seed == 0 and task in ("speech_music_effect", "effect_category"):
                     # The default-feature probes bench/prompts.py reads (50–75 KB each).

@@ -39,8 +39,8 @@ def main():
         (emb / f"p{i}.safetensors").write_bytes((tmp / f"p{i}.safetensors").read_bytes())
         for task, probe in probes.items():
             if probe.exists():
-                top = json.loads(run(["probe", "predict", str(probe), "--embeddings", str(tmp / f"p{i}.safetensors"), "--top", "3"]))
-                row[task] = [(t["tag"], round(t["score"], 3)) for t in next(iter(top.values()))]
+                top = json.loads(run(["probe", "predict", str(probe), "--embeddings", str(tmp / f"p{i}.safetensors"), "--top", "3", "--json"]))
+                row[task] = [(t["tag"], round(t["score"], 3)) for t in top["report"]["tags"]]
         rows.append(row)
         print(json.dumps(row), flush=True)
     (ROOT / "bench/results").mkdir(exist_ok=True)

@@ -390,11 +390,10 @@ def info(binary, paths):
     for i in range(0, len(paths), 40):
         chunk = paths[i:i + 40]
         r = run(binary, ["info", "--json"] + chunk)
-        data = json.loads(r.stdout)
-        if isinstance(data, dict):
-            data = [data]
-        for p, d in zip(chunk, data):
-            out[p] = d
+        # One JSON line per file; its report holds the measurements (snake_case).
+        for line in r.stdout.splitlines():
+            d = json.loads(line)
+            out[d["input"]] = d["report"]
     return out
 
 
@@ -406,17 +405,17 @@ def evaluate(items, binary):
     cats = {}
     for it in items:
         r = reports[it["path"]]
-        it["report"] = {k: r[k] for k in ["bandwidth", "fullBand", "bandwidthKind", "bandwidthConfident", "dropouts"]}
+        it["report"] = {k: r[k] for k in ["bandwidth", "full_band", "bandwidth_kind", "bandwidth_confident", "dropouts"]}
         cats.setdefault(it["category"], []).append(it)
     table = []
     for cat, its in cats.items():
         if cat in ("dropouts", "gated", "pauses"):
             continue
-        called_cut = [it for it in its if it["report"]["bandwidthKind"] == "cut"]
+        called_cut = [it for it in its if it["report"]["bandwidth_kind"] == "cut"]
         row = {"items": len(its), "called_cut": len(called_cut)}
         if its[0]["truth"] == "cut":
             errs = [abs(it["report"]["bandwidth"] - it["cutoff"]) / it["cutoff"] for it in its
-                    if it.get("cutoff") and it["report"]["bandwidthKind"] == "cut"]
+                    if it.get("cutoff") and it["report"]["bandwidth_kind"] == "cut"]
             row["found"] = len(errs)
             row["median_error"] = float(np.median(errs)) if errs else None
             row["max_error"] = float(np.max(errs)) if errs else None
@@ -424,8 +423,8 @@ def evaluate(items, binary):
         else:
             row["lowest_bandwidth"] = float(min(it["report"]["bandwidth"] for it in its))
             row["lowest_bandwidth_over_nyquist"] = float(min(it["report"]["bandwidth"] / (it["rate"] / 2) for it in its))
-        row["wrong"] = [it["name"] for it in its if (it["report"]["bandwidthKind"] == "cut") != (it["truth"] == "cut")
-                        or (it["truth"] == "none") != (it["report"]["bandwidthKind"] == "none")]
+        row["wrong"] = [it["name"] for it in its if (it["report"]["bandwidth_kind"] == "cut") != (it["truth"] == "cut")
+                        or (it["truth"] == "none") != (it["report"]["bandwidth_kind"] == "none")]
         res["estimator"][cat] = row
     # Same recording at 22.05 and 44.1 kHz.
     lp22 = {(it["source"], it["cutoff"]): it for it in cats.get("lowpass", [])}
@@ -467,7 +466,7 @@ def evaluate(items, binary):
     missed = []
     for it in cats.get("dropouts", []):
         r = run(binary, ["fill-gap", "--detect", "--list", "--json", it["path"]])
-        listed = json.loads(r.stdout)["gaps"]
+        listed = json.loads(r.stdout)["report"]["gaps"]
         it["listed"] = listed
         for s, e in it["spans"]:
             total += 1
@@ -482,7 +481,7 @@ def evaluate(items, binary):
         flagged = []
         for it in cats.get(cat, []):
             r = run(binary, ["fill-gap", "--detect", "--list", "--json", it["path"]])
-            listed = json.loads(r.stdout)["gaps"]
+            listed = json.loads(r.stdout)["report"]["gaps"]
             if listed:
                 flagged.append(f"{it['name']} ({len(listed)})")
         res["dropouts"][cat] = {"files": len(cats.get(cat, [])), "files_with_detections": flagged,

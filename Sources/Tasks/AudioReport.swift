@@ -10,7 +10,7 @@ public struct AudioReport: Codable, Sendable, Equatable {
     public var channels: Int
     public var frames: Int
     public var duration: Double
-    /// Highest |sample| in dBFS (−inf for digital silence is reported as −200).
+    /// Highest |sample| in dBFS (−∞ for digital silence).
     public var peakDBFS: Double
     /// RMS over all channels in dBFS.
     public var rmsDBFS: Double
@@ -35,8 +35,18 @@ public struct AudioReport: Codable, Sendable, Equatable {
     /// |x| at or above this counts as clipped: full scale within 1e-4 (0.0009 dB),
     /// which also catches the 16-bit positive maximum 32767/32768.
     public static let clipLevel: Float = 0.9999
-    /// Stand-in for −∞ dBFS, so that JSON stays numeric.
-    public static let silenceDB = -200.0
+    /// The level of digital silence: −∞ dBFS (null in JSON, see `JSONValue`).
+    public static let silenceDB = -Double.infinity
+
+    /// JSON keys: snake_case, and the level and clipping fields under the names preset `when:`
+    /// guards test (`PresetCondition.fields`), so that a guard can be tried on `info --json`.
+    enum CodingKeys: String, CodingKey {
+        case path, format, subtype, sampleRate = "sample_rate", channels, frames, duration
+        case peakDBFS = "peak_dbfs", rmsDBFS = "rms_dbfs", bandwidth, fullBand = "full_band"
+        case bandwidthKind = "bandwidth_kind", bandwidthConfident = "bandwidth_confident"
+        case bandwidthConfidence = "bandwidth_confidence", bandwidthEdgeDB = "bandwidth_edge_db"
+        case bandwidthEdgeWidth = "bandwidth_edge_width", dropouts, clippedRatio = "clipped"
+    }
 
     public static func measure(path: String) throws -> AudioReport { try measureStream(path: path).report }
 
@@ -69,7 +79,7 @@ public struct AudioReport: Codable, Sendable, Equatable {
     static func report(info: AudioFileInfo, frames: Int, levels: Levels, bandwidth bw: BandwidthEstimate, dropouts: Int) -> AudioReport {
         let total = Double(frames * info.channelCount)
         let rms = (levels.sumSquares / total).squareRoot()
-        func db(_ x: Double) -> Double { x > 0 ? max(silenceDB, 20 * log10(x)) : silenceDB }
+        func db(_ x: Double) -> Double { x > 0 ? 20 * log10(x) : silenceDB }
         return AudioReport(
             path: info.path, format: info.format.container, subtype: info.format.subtype,
             sampleRate: info.sampleRate, channels: info.channelCount, frames: frames,
@@ -119,8 +129,8 @@ public struct AudioReport: Codable, Sendable, Equatable {
           sample rate: \(Int(sampleRate)) Hz
           channels:    \(channels)
           duration:    \(f(duration, 3)) s (\(frames) frames)
-          peak:        \(peakDBFS <= AudioReport.silenceDB ? "-inf" : f(peakDBFS, 2)) dBFS
-          rms:         \(rmsDBFS <= AudioReport.silenceDB ? "-inf" : f(rmsDBFS, 2)) dBFS
+          peak:        \(!peakDBFS.isFinite ? "-inf" : f(peakDBFS, 2)) dBFS
+          rms:         \(!rmsDBFS.isFinite ? "-inf" : f(rmsDBFS, 2)) dBFS
           bandwidth:   \(bwText)
           clipped:     \(String(format: "%.4f", clippedRatio * 100)) % of samples
           dropouts:    \(dropouts)

@@ -46,6 +46,18 @@ public struct BandwidthExtension: RestoreTask {
             gain = try c.decodeIfPresent(Double.self, forKey: AnyKey("gain")) ?? d.gain
         }
 
+        /// Under the preset keys, as decoded (a result's settings name the options as presets do).
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: AnyKey.self)
+            try c.encode(cutoff, forKey: AnyKey("cutoff"))
+            try c.encode(lfr, forKey: AnyKey("lfr"))
+            try c.encode(channels, forKey: AnyKey("channels"))
+            try c.encode(prior, forKey: AnyKey("prior"))
+            try c.encodeIfPresent(levelGuard, forKey: AnyKey("level-guard"))
+            try c.encode(above8k, forKey: AnyKey("above-8k"))
+            try c.encode(gain, forKey: AnyKey("gain"))
+        }
+
         public func validate() throws {
             if case .hertz(let f) = cutoff, !(f >= 100 && f <= 24000) {
                 throw RestoreError.invalidArgument("bwe: cutoff \(String(format: "%g", f)) Hz is outside 100…24000 Hz")

@@ -83,6 +83,6 @@ final class LevelMeter: AudioSink {
         count += buffer.frameCount * buffer.channelCount
         try next.write(buffer)
     }
-    var rmsDecibels: Double { count > 0 && energy > 0 ? 10 * log10(energy / Double(count)) : -120 }
-    var peakDecibels: Double { peak > 0 ? 20 * log10(Double(peak)) : -120 }
+    var rmsDecibels: Double { count > 0 && energy > 0 ? 10 * log10(energy / Double(count)) : -.infinity }
+    var peakDecibels: Double { peak > 0 ? 20 * log10(Double(peak)) : -.infinity }
 }

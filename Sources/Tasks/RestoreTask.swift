@@ -102,19 +102,31 @@ public struct TaskResult: Encodable, Sendable {
     }
 }
 
-/// A JSON value for reports.
-public enum JSONValue: Encodable, Sendable, Equatable {
-    case number(Double), string(String), bool(Bool), array([JSONValue]), object([String: JSONValue])
+/// A JSON value for reports. A number that is not finite (−∞ dBFS of digital silence) encodes
+/// as null: JSON has no infinities (the CLI's JSON lines add `<key>_nonfinite` beside it).
+public enum JSONValue: Codable, Sendable, Equatable {
+    case number(Double), string(String), bool(Bool), array([JSONValue]), object([String: JSONValue]), null
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         switch self {
-        case .number(let v): try c.encode(v.isFinite ? v : 0)
+        case .number(let v): if v.isFinite { try c.encode(v) } else { try c.encodeNil() }
         case .string(let v): try c.encode(v)
         case .bool(let v): try c.encode(v)
         case .array(let v): try c.encode(v)
         case .object(let v): try c.encode(v)
+        case .null: try c.encodeNil()
         }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let v = try? c.decode(Bool.self) { self = .bool(v) }
+        else if let v = try? c.decode(Double.self) { self = .number(v) }
+        else if let v = try? c.decode(String.self) { self = .string(v) }
+        else if let v = try? c.decode([JSONValue].self) { self = .array(v) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
     }
 }
 

@@ -52,7 +52,7 @@ struct EmbedCommand: ParsableCommand {
         o.features = features
         guard EmbeddingWriter.extensions.contains(format) else { throw ValidationError("--format must be npy, json or safetensors") }
         let task = try Embed(options: o)
-        try TaskCommand.run(task, inputs: inputs, suffix: "embed", extension: format, output: output, engine: engine, sampling: sampling, display: display)
+        try TaskCommand.run(task, inputs: inputs, suffix: "embed", extension: format, samples: false, output: output, engine: engine, sampling: sampling, display: display)
     }
 }
 
@@ -60,21 +60,30 @@ extension EmbedCommand {
     /// `--text`: the MiniLM sentence embedding (the engine's condition space).
     func embedText(_ text: String) throws {
         engine.apply()
+        let t0 = Date()
         let m = try MiniLM.load()
         let v = m.embed(text)
+        let vector = JSONValue.array(v.map { .number(Double($0)) })
         guard let path = output.output else {
-            print(try CLIOutput.json(["text": .string(text), "embedding": .array(v.map { .number(Double($0)) })] as [String: JSONValue]))
+            // Without -o the vector is the result: a JSON line whether or not --json was given.
+            OutputRecord(command: "embed", input: nil, seconds: Date().timeIntervalSince(t0), settings: ["text": .string(text)],
+                         report: ["dimension": .of(v.count), "embedding": vector]).print()
             return
         }
         try OutputGuard.check(path, inputs: [], overwrite: output.overwrite)
         let data: Data
         switch (path as NSString).pathExtension.lowercased() {
         case "npy": data = NumpyArray(shape: [v.count], values: v).encoded()
-        case "json": data = Data(try CLIOutput.json(["text": .string(text), "embedding": .array(v.map { .number(Double($0)) })] as [String: JSONValue]).utf8)
+        case "json": data = Data(JSONText.render(.object(["text": .string(text), "embedding": vector])).utf8)
         default: throw RestoreError.unsupportedOutputFormat(path: path, reason: "text embeddings are written as .npy or .json")
         }
         try OutputGuard.write(data, to: path, overwrite: output.overwrite)
-        print("\(path): \(v.count)-d MiniLM embedding of \(text.debugDescription)")
+        if display.json {
+            OutputRecord(command: "embed", input: nil, outputs: [path], seconds: Date().timeIntervalSince(t0), settings: ["text": .string(text)],
+                         report: ["dimension": .of(v.count)]).print()
+        } else {
+            print("\(path): \(v.count)-d MiniLM embedding of \(text.debugDescription)")
+        }
     }
 }
 

@@ -65,19 +65,22 @@ struct FillGapCommand: ParsableCommand {
         try TaskCommand.run(task, inputs: inputs, suffix: "filled", output: output, format: format, engine: engine, sampling: sampling, display: display)
     }
 
-    /// `--list`: the gaps per file, one line each (or JSON); nothing is written.
+    /// `--list`: the gaps per file, one line each (or one JSON line each); nothing is written.
     static func list(_ task: FillGap, inputs: [String], json: Bool) throws {
-        struct Listed: Encodable { var input: String; var gaps: [TimeSpan]; var detected: Int }
         try StandardStreams.check(inputs: inputs, output: nil, outputCount: 0, json: json)
         let streams = StandardStreams()
         defer { streams.removeAll() }
+        let settings = try JSONValue.encodingFields(task.options).merging(["list": true]) { $1 }
         var failed = 0
-        var all: [Listed] = []
         for input in inputs {
             do {
+                let t0 = Date()
                 let p = try task.plan(path: try streams.readablePath(input))
-                all.append(Listed(input: input, gaps: p.gaps, detected: p.detected))
-                if !json {
+                if json {
+                    let gaps: [JSONValue] = p.gaps.map { .object(["start": .of($0.start), "end": .of($0.end)]) }
+                    OutputRecord(command: "fill-gap", input: input, seconds: Date().timeIntervalSince(t0), settings: settings,
+                                 report: ["gaps": .array(gaps), "detected": .of(p.detected)]).print()
+                } else {
                     let spans = p.gaps.map { String(format: "%.3f–%.3f s (%.0f ms)", $0.start, $0.end, $0.length * 1000) }
                     print("\(input == StandardStreams.marker ? StandardStreams.stdinName : input): \(p.gaps.count) gap\(p.gaps.count == 1 ? "" : "s") to fill\(spans.isEmpty ? "" : ": " + spans.joined(separator: ", "))")
                 }
@@ -86,7 +89,6 @@ struct FillGapCommand: ParsableCommand {
                 failed += 1
             }
         }
-        if json && !all.isEmpty { print(inputs.count == 1 ? try CLIOutput.json(all[0]) : try CLIOutput.json(all)) }
         if failed > 0 { throw ExitCode(1) }
     }
 }

@@ -23,7 +23,7 @@ struct Info: ParsableCommand {
         """
     )
 
-    @Flag(name: .long, help: "Print JSON: one object for one file, an array for several.")
+    @Flag(name: .long, help: "Print one JSON line per file (see the README's JSON output).")
     var json = false
 
     @Argument(help: "Audio files (WAV, FLAC, OGG/Vorbis, Opus, MP3, … whatever libsndfile reads).")
@@ -34,20 +34,23 @@ struct Info: ParsableCommand {
     }
 
     func run() throws {
-        var reports: [AudioReport] = []
         var failed = 0
         for file in files {
             do {
+                let t0 = Date()
                 let report = try AudioReport.measure(path: file)
-                reports.append(report)
-                if !json { print(report.text) }
+                if json {
+                    // The report's keys are the names preset `when:` guards test (peak_dbfs, …).
+                    var fields = try JSONValue.encodingFields(report)
+                    fields["path"] = nil
+                    OutputRecord(command: "info", input: file, seconds: Date().timeIntervalSince(t0), report: fields).print()
+                } else {
+                    print(report.text)
+                }
             } catch let error as RestoreError {
                 CLIOutput.error(error.description)
                 failed += 1
             }
-        }
-        if json && !reports.isEmpty {
-            print(files.count == 1 ? try CLIOutput.json(reports[0]) : try CLIOutput.json(reports))
         }
         if failed > 0 { throw ExitCode(1) }
     }

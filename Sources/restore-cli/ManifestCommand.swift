@@ -34,15 +34,17 @@ struct ManifestCommand: ParsableCommand {
         )
         @Argument(help: "The output folder of `restore run`.") var folder: String
         @Option(parsing: .upToNextOption, help: "The inputs given to `restore run` (files and folders).") var inputs: [String] = []
-        @Flag(help: "Print the report as JSON.") var json = false
+        @Flag(help: "Print the report as one JSON line (see the README's JSON output).") var json = false
 
         func run() throws {
             guard FileManager.default.fileExists(atPath: folder) else { throw RestoreError.fileNotFound(path: folder) }
             let listing = inputs.isEmpty ? nil : try BatchInputs.collect(inputs, excluding: [folder])
+            let t0 = Date()
             let r = try BatchStatus.report(outputFolder: folder, inputs: listing)
             for w in r.warnings { FileHandle.standardError.write(Data("restore: warning: \(w)\n".utf8)) }
             if json {
-                print(try CLIOutput.json(r))
+                OutputRecord(command: "manifest status", input: folder, seconds: Date().timeIntervalSince(t0),
+                             settings: ["inputs": .array(inputs.map { .string($0) })], report: try JSONValue.encodingFields(r)).print()
             } else {
                 let pending = r.pending.map { "\($0) pending, " } ?? ""
                 print("\(folder): \(r.done) done, \(r.failed) failed, \(pending)\(r.inProgress) in progress (\(r.manifests.count) manifest\(r.manifests.count == 1 ? "" : "s"))")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Probe
 import RestoreCore
+import Tasks
 
 struct ProbeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,7 +55,7 @@ struct ProbeCommand: ParsableCommand {
         @Option(parsing: .unconditional, help: "Epochs without a better validation loss before stopping.") var patience = 20
         @Option(parsing: .unconditional, help: "Validation fraction when the labels have no validation split.") var validation = 0.2
         @Flag(help: "Replace an existing probe file.") var overwrite = false
-        @Flag(help: "Print a JSON report.") var json = false
+        @Flag(help: "Print one JSON line (see the README's JSON output).") var json = false
 
         func validate() throws {
             _ = try SeedArgument.parse(seed)
@@ -74,6 +75,7 @@ struct ProbeCommand: ParsableCommand {
         }
 
         func run() throws {
+            let t0 = Date()
             try OutputGuard.check(output, inputs: readFiles, overwrite: overwrite)
             let ds = try ProbeCommand.load(inputs, labels: labels)
             let all = Array(ds.names.indices)
@@ -88,7 +90,14 @@ struct ProbeCommand: ParsableCommand {
             struct Report: Encodable { var output: String; var kind: String; var classes: Int; var dimension: Int; var train: Int; var validation: Int; var epochs: Int; var bestEpoch: Int; var validationLoss: Double }
             let r = Report(output: output, kind: ds.kind.rawValue, classes: ds.classes.count, dimension: probe.dimension, train: log.trainCount,
                            validation: log.validationCount, epochs: log.epochs, bestEpoch: log.bestEpoch, validationLoss: log.bestValidationLoss)
-            if json { print(try CLIOutput.json(r)) } else {
+            if json {
+                var report = try JSONValue.encodingFields(r)
+                report["output"] = nil
+                let settings: [String: JSONValue] = ["labels": .string(labels), "tensor": .string(inputs.tensor), "learning_rate": .of(Double(learningRate)),
+                                                     "epochs": .of(epochs), "patience": .of(patience), "validation": .of(validation)]
+                OutputRecord(command: "probe train", input: inputs.embeddings, outputs: [output], seconds: Date().timeIntervalSince(t0), seed: seed,
+                             settings: settings, report: report).print()
+            } else {
                 print("\(output): \(ds.kind.rawValue) probe, \(ds.classes.count) classes, \(probe.dimension)-d; \(log.trainCount) train / \(log.validationCount) validation; best epoch \(log.bestEpoch) of \(log.epochs), validation loss \(String(format: "%.4f", log.bestValidationLoss))")
             }
         }
@@ -100,16 +109,22 @@ struct ProbeCommand: ParsableCommand {
         @OptionGroup var inputs: Inputs
         @Option(help: "Labels (.csv or .jsonl).") var labels: String
         @Option(help: "Which split to score (default: test if the labels have one, else every row).") var split: String?
-        @Flag(help: "Print a JSON report.") var json = false
+        @Flag(help: "Print one JSON line (see the README's JSON output).") var json = false
 
         func run() throws {
+            let t0 = Date()
             let p = try LinearProbe.load(probe)
             let ds = try ProbeCommand.load(inputs, labels: labels, classes: p.classes)
             let want = split ?? (ds.splits.contains("test") ? "test" : nil)
             let idx = ds.names.indices.filter { want == nil || ds.splits[$0] == want }
             guard !idx.isEmpty else { throw RestoreError.invalidArgument("probe eval: no rows in split '\(want ?? "")'") }
             let e = try p.evaluate(ds, indices: idx)
-            if json { print(try CLIOutput.json(e)) } else {
+            if json {
+                var settings: [String: JSONValue] = ["probe": .string(probe), "labels": .string(labels), "tensor": .string(inputs.tensor)]
+                if let want { settings["split"] = .string(want) }
+                OutputRecord(command: "probe eval", input: inputs.embeddings, seconds: Date().timeIntervalSince(t0), settings: settings,
+                             report: try JSONValue.encodingFields(e)).print()
+            } else {
                 var line = "\(e.examples) examples: ROC-AUC \(String(format: "%.4f", e.rocAUC)), mAP \(String(format: "%.4f", e.meanAveragePrecision))"
                 if let a = e.accuracy { line += ", accuracy \(String(format: "%.4f", a))" }
                 print(line)
@@ -119,10 +134,11 @@ struct ProbeCommand: ParsableCommand {
     }
 
     struct Predict: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Top tags per file, as JSON.")
+        static let configuration = CommandConfiguration(abstract: "Top tags per file.")
         @Argument(help: "Probe file.") var probe: String
         @OptionGroup var inputs: Inputs
         @Option(parsing: .unconditional, help: "Tags per file.") var top = 3
+        @Flag(help: "Print one JSON line per file (see the README's JSON output).") var json = false
 
         func validate() throws {
             guard (1...10_000).contains(top) else { throw ValidationError("--top must be between 1 and 10000") }
@@ -131,14 +147,19 @@ struct ProbeCommand: ParsableCommand {
         func run() throws {
             let p = try LinearProbe.load(probe)
             let emb = try ProbeData.readEmbeddings(inputs.embeddings, tensor: inputs.tensor)
-            struct Tag: Encodable { var tag: String; var score: Double }
-            var out: [String: [Tag]] = [:]
-            for (name, v) in emb {
+            for (name, v) in emb.sorted(by: { $0.key < $1.key }) {
+                let t0 = Date()
                 guard v.count == p.dimension else { throw RestoreError.invalidData(path: name, reason: "embedding has \(v.count) values, the probe expects \(p.dimension)") }
                 let s = p.predict(v)
-                out[name] = s.indices.sorted { s[$0] > s[$1] }.prefix(top).map { Tag(tag: p.classes[$0], score: s[$0]) }
+                let best = s.indices.sorted { s[$0] > s[$1] }.prefix(top)
+                if json {
+                    let tags: [JSONValue] = best.map { .object(["tag": .string(p.classes[$0]), "score": .of(s[$0])]) }
+                    OutputRecord(command: "probe predict", input: name, seconds: Date().timeIntervalSince(t0),
+                                 settings: ["probe": .string(probe), "tensor": .string(inputs.tensor), "top": .of(top)], report: ["tags": .array(tags)]).print()
+                } else {
+                    print("\(name): " + best.map { "\(p.classes[$0]) \(String(format: "%.3f", s[$0]))" }.joined(separator: ", "))
+                }
             }
-            print(try CLIOutput.json(out))
         }
     }
 }

@@ -68,12 +68,4 @@ enum CLIOutput {
     static func shown(_ text: String) -> String {
         aliases.reduce(text) { $0.replacingOccurrences(of: $1.path, with: $1.name) }
     }
-
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        // JSON has no infinities; reports already map −∞ dB to a finite stand-in.
-        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return String(decoding: try enc.encode(value), as: UTF8.self)
-    }
 }

@@ -38,7 +38,7 @@ struct Run: ParsableCommand {
     @Option(help: "Model folder with tokenizer.safetensors and transformer.safetensors (default: Models/default).") var model: String?
     @OptionGroup var engine: EngineOptions
     @Flag(name: [.short, .long], help: "No progress display.") var quiet = false
-    @Flag(help: "Print the summary as JSON.") var json = false
+    @Flag(help: "Print the summary as one JSON line (see the README's JSON output).") var json = false
 
     func validate() throws {
         guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 64") }
@@ -79,7 +79,13 @@ struct Run: ParsableCommand {
                               wallSeconds: s.wallSeconds, audioSeconds: s.audioSeconds,
                               filesPerMinute: s.wallSeconds > 0 ? Double(s.done) / s.wallSeconds * 60 : 0,
                               audioSecondsPerSecond: s.wallSeconds > 0 ? s.audioSeconds / s.wallSeconds : 0, failures: s.failures)
-        if json { print(try CLIOutput.json(summary)) } else {
+        if json {
+            var settings: [String: JSONValue] = ["preset": .string(p.name), "jobs": .of(jobs), "overwrite": .bool(overwrite)]
+            if let shard { settings["shard"] = .string(shard) }
+            // One line for the whole run: its per-file records are the manifest's lines.
+            OutputRecord(command: "run", input: nil, outputs: [manifest], seconds: s.wallSeconds, settings: settings,
+                         report: try JSONValue.encodingFields(summary), model: cache.model == nil ? nil : ModelIdentity.of(directory: model)).print()
+        } else {
             let busy = s.busy > 0 ? ", \(s.busy) in progress elsewhere" : ""
             print("\(p.name): \(s.done) done, \(s.skipped) skipped, \(s.failed) failed\(busy) of \(files.count) in \(String(format: "%.1f", s.wallSeconds)) s → \(output)")
             for f in s.failures { CLIOutput.error(f) }
@@ -125,12 +131,18 @@ struct Presets: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Names and descriptions of the built-in presets.")
+        @Flag(help: "Print one JSON line per preset (see the README's JSON output).") var json = false
         func run() throws {
             let all = PresetLibrary.all()
             guard !all.isEmpty else { throw RestoreError.invalidArgument("no Presets folder found (set RESTORE_PRESETS)") }
             for (name, path) in all {
+                let t0 = Date()
                 let p = try Preset.load(path: path)
-                print("\(name)\n  \(p.description)\n  steps: \(p.steps.map { s in s.when.map { "\(s.name) when \($0)" } ?? s.name }.joined(separator: " → "))")
+                if json {
+                    OutputRecord(command: "presets", input: path, seconds: Date().timeIntervalSince(t0), report: Presets.report(name: name, p)).print()
+                } else {
+                    print("\(name)\n  \(p.description)\n  steps: \(p.steps.map { s in s.when.map { "\(s.name) when \($0)" } ?? s.name }.joined(separator: " → "))")
+                }
             }
         }
     }
@@ -138,11 +150,26 @@ struct Presets: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print one preset's YAML.")
         @Argument(help: "Preset name.") var name: String
+        @Flag(help: "Print one JSON line: the steps and the YAML (see the README's JSON output).") var json = false
         func run() throws {
+            let t0 = Date()
             let path = try PresetLibrary.resolve(name)
-            _ = try Preset.load(path: path)
-            print(try String(contentsOfFile: path, encoding: .utf8), terminator: "")
+            let p = try Preset.load(path: path)
+            let yaml = try String(contentsOfFile: path, encoding: .utf8)
+            if json {
+                var report = Presets.report(name: name, p)
+                report["yaml"] = .string(yaml)
+                OutputRecord(command: "presets show", input: path, seconds: Date().timeIntervalSince(t0), report: report).print()
+            } else {
+                print(yaml, terminator: "")
+            }
         }
+    }
+
+    /// A preset as JSON: its steps, each with its guard as written (`when:` or null).
+    static func report(name: String, _ p: Preset) -> [String: JSONValue] {
+        let steps: [JSONValue] = p.steps.map { s in .object(["task": .string(s.name), "when": s.when.map { .string($0.description) } ?? .null]) }
+        return ["name": .string(name), "description": .string(p.description), "steps": .array(steps)]
     }
 }
 

@@ -35,7 +35,7 @@ enum SeedArgument {
 }
 
 struct DisplayOptions: ParsableArguments {
-    @Flag(help: "Print a JSON report per file on stdout.") var json = false
+    @Flag(help: "Print one JSON line per file on stdout (see the README's JSON output).") var json = false
     @Option(help: "Write a before/after log-mel spectrogram PNG with the changed region outlined (one input only).")
     var plot: String?
     @Flag(name: [.short, .long], help: "No progress bar.") var quiet = false
@@ -48,11 +48,19 @@ struct DisplayOptions: ParsableArguments {
 enum TaskCommand {
     /// `readsInputs` is false for tasks whose "input" is only a name (generate). `format` is
     /// given by the commands that write audio; `outputsPerInput` is more than one when a task
-    /// writes several files (generate --count).
+    /// writes several files (generate --count). `samples` is false for tasks that draw no random
+    /// numbers (embed): their JSON lines carry no seed.
     static func run(_ task: any RestoreTask, inputs: [String], suffix: String, extension ext: String? = nil, readsInputs: Bool = true,
-                    outputsPerInput: Int = 1, output: OutputOptions, format: AudioFormatOptions? = nil,
+                    outputsPerInput: Int = 1, samples: Bool = true, output: OutputOptions, format: AudioFormatOptions? = nil,
                     engine: EngineOptions, sampling: SamplingOptions, display: DisplayOptions) throws {
         engine.apply()
+        var settings = try JSONValue.encodingFields(task.options)
+        if samples {
+            let s = sampling.settings
+            settings["iterations"] = .of(s.iterations)
+            settings["temperature"] = .of(Double(s.temperature))
+            settings["guidance"] = .of(Double(s.guidance))
+        }
         if display.plot != nil && inputs.count != 1 { throw ValidationError("--plot needs exactly one input") }
         try StandardStreams.check(inputs: readsInputs ? inputs : [], output: output.output,
                                   outputCount: inputs.count * outputsPerInput, json: display.json)
@@ -92,7 +100,15 @@ enum TaskCommand {
                 if target == StandardStreams.marker { try streams.sendStdout() }
                 var shown = result
                 if input == StandardStreams.marker { shown.input = StandardStreams.marker }
-                try report(shown, seconds: Date().timeIntervalSince(t0), json: display.json, toStandardError: streams.writesStdout)
+                let seconds = Date().timeIntervalSince(t0)
+                if display.json {
+                    // The model only when this input needed it (fill-gap with nothing to fill loads none).
+                    let model = loader.model == nil ? nil : ModelIdentity.of(directory: sampling.model)
+                    OutputRecord(command: type(of: task).name, input: readsInputs ? shown.input : nil, outputs: shown.outputs, seconds: seconds,
+                                 seed: samples ? sampling.settings.seed : nil, settings: settings, report: shown.report, model: model).print()
+                } else {
+                    report(shown, seconds: seconds, toStandardError: streams.writesStdout)
+                }
             } catch let error as RestoreError {
                 CLIOutput.error(error.description)
                 failed += 1
@@ -104,23 +120,10 @@ enum TaskCommand {
         if failed > 0 { throw ExitCode(1) }
     }
 
-    static func report(_ r: TaskResult, seconds: Double, json: Bool, toStandardError: Bool = false) throws {
-        if json {
-            struct Timed: Encodable { var result: TaskResult; var seconds: Double
-                func encode(to encoder: Encoder) throws {
-                    var c = encoder.container(keyedBy: AnyKey.self)
-                    try c.encode(result.task, forKey: AnyKey("task"))
-                    try c.encode(result.input, forKey: AnyKey("input"))
-                    try c.encode(result.outputs, forKey: AnyKey("outputs"))
-                    try c.encode(result.report, forKey: AnyKey("report"))
-                    try c.encode(seconds, forKey: AnyKey("seconds"))
-                }
-            }
-            print(try CLIOutput.json(Timed(result: r, seconds: seconds)))
-        } else {
-            let from = r.input.isEmpty ? "" : "\(r.input == StandardStreams.marker ? StandardStreams.stdinName : r.input) → "
-            CLIOutput.result("\(from)\(r.outputs.joined(separator: ", ")) (\(String(format: "%.1f", seconds)) s)", toStandardError: toStandardError)
-        }
+    /// The result line without `--json`.
+    static func report(_ r: TaskResult, seconds: Double, toStandardError: Bool = false) {
+        let from = r.input.isEmpty ? "" : "\(r.input == StandardStreams.marker ? StandardStreams.stdinName : r.input) → "
+        CLIOutput.result("\(from)\(r.outputs.joined(separator: ", ")) (\(String(format: "%.1f", seconds)) s)", toStandardError: toStandardError)
     }
 }
 

@@ -25,11 +25,7 @@ struct Tokenize: ParsableCommand {
     @OptionGroup var engine: EngineOptions
     @Option(help: "Tokenizer weights (default: Models/default/tokenizer.safetensors).") var tokenizer: String?
     @Option(help: "Also write the token ids as a .npy file.") var tokens: String?
-    @Flag(help: "Print a JSON report.") var json = false
-
-    struct Report: Encodable {
-        var input: String, output: String, melL1: Double, rows: Int, columns: Int, distinctTokens: Int
-    }
+    @Flag(help: "Print one JSON line (see the README's JSON output).") var json = false
 
     func run() throws {
         engine.apply()
@@ -43,6 +39,7 @@ struct Tokenize: ParsableCommand {
         try OutputGuard.checkAll((target == StandardStreams.marker ? [] : [target]) + (tokens.map { [$0] } ?? []), inputs: protected, overwrite: output.overwrite)
         let tokPath = try ModelLocator.tokenizer(explicit: tokenizer), vocPath = try ModelLocator.vocoder(explicit: engine.vocoder)
         try ModelVerification.verify(files: [tokPath, vocPath], manifestFolder: (tokPath as NSString).deletingLastPathComponent)
+        let t0 = Date()
         let tok = try SpectrogramTokenizer(path: tokPath)
         let voc = try HiFiGAN(path: vocPath)
         let readable = try streams.readablePath(input)
@@ -59,10 +56,13 @@ struct Tokenize: ParsableCommand {
             try OutputGuard.write(data, to: tokens, inputs: protected + [readable, file], overwrite: output.overwrite)
         }
         try streams.sendStdout()
-        let report = Report(input: input, output: target, melL1: result.melL1, rows: g.rows, columns: g.columns,
-                            distinctTokens: Set(result.grids.flatMap(\.ids)).count)
-        if json { print(try CLIOutput.json(report)) } else {
-            CLIOutput.result("\(CLIOutput.shown(readable)) → \(CLIOutput.shown(file)): \(g.rows)×\(g.columns) tokens per channel (\(report.distinctTokens) distinct), normalised-mel L1 \(String(format: "%.4f", result.melL1))",
+        let distinct = Set(result.grids.flatMap(\.ids)).count
+        if json {
+            OutputRecord(command: "tokenize", input: input, outputs: [target] + (tokens.map { [$0] } ?? []), seconds: Date().timeIntervalSince(t0),
+                         report: ["mel_l1": .of(result.melL1), "rows": .of(g.rows), "columns": .of(g.columns), "distinct_tokens": .of(distinct)],
+                         model: ModelIdentity.of(tokenizer: tokPath)).print()
+        } else {
+            CLIOutput.result("\(CLIOutput.shown(readable)) → \(CLIOutput.shown(file)): \(g.rows)×\(g.columns) tokens per channel (\(distinct) distinct), normalised-mel L1 \(String(format: "%.4f", result.melL1))",
                              toStandardError: streams.writesStdout)
         }
     }

@@ -22,11 +22,7 @@ struct Vocode: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var format: AudioFormatOptions
     @OptionGroup var engine: EngineOptions
-    @Flag(help: "Print a JSON report per file.") var json = false
-
-    struct Report: Encodable {
-        var input: String, output: String, melL1: Double, seconds: Double, realTimeFactor: Double
-    }
+    @Flag(help: "Print one JSON line per file (see the README's JSON output).") var json = false
 
     func run() throws {
         engine.apply()
@@ -51,9 +47,12 @@ struct Vocode: ParsableCommand {
                 for note in notes.take() { CLIOutput.note(note) }
                 try streams.sendStdout()
                 let seconds = Date().timeIntervalSince(t0)
-                let report = Report(input: input, output: target, melL1: result.melL1, seconds: seconds, realTimeFactor: seconds / buffer.duration)
-                if json { print(try CLIOutput.json(report)) } else {
-                    CLIOutput.result("\(CLIOutput.shown(readable)) → \(CLIOutput.shown(file)): log-mel L1 \(String(format: "%.4f", result.melL1)), \(String(format: "%.2f", seconds)) s (RTF \(String(format: "%.3f", report.realTimeFactor)))",
+                let realTimeFactor = seconds / buffer.duration
+                if json {
+                    OutputRecord(command: "vocode", input: input, outputs: [target], seconds: seconds,
+                                 report: ["mel_l1": .of(result.melL1), "real_time_factor": .of(realTimeFactor)]).print()
+                } else {
+                    CLIOutput.result("\(CLIOutput.shown(readable)) → \(CLIOutput.shown(file)): log-mel L1 \(String(format: "%.4f", result.melL1)), \(String(format: "%.2f", seconds)) s (RTF \(String(format: "%.3f", realTimeFactor)))",
                                      toStandardError: streams.writesStdout)
                 }
             } catch let error as RestoreError {

@@ -54,3 +54,20 @@ enum CLI {
                          stdoutData: o)
     }
 }
+
+extension CLIResult {
+    /// stdout's JSON lines (the `--json` contract: one object per line).
+    var jsonLines: [[String: Any]] {
+        stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    /// The `report` of each JSON line as `T`, whose properties are the report's snake_case keys
+    /// in camelCase (`mel_l1` → `melL1`).
+    func reports<T: Decodable>(_ type: T.Type) throws -> [T] {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try jsonLines.map { line in
+            try decoder.decode(T.self, from: JSONSerialization.data(withJSONObject: line["report"] ?? [String: Any]()))
+        }
+    }
+}

@@ -25,7 +25,7 @@ final class FillGapListTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["take.wav"])
         let json = try CLI.run(["fill-gap", "--detect", "--list", "--json", path])
         struct Listed: Decodable { struct Gap: Decodable { var start: Double; var end: Double }; var gaps: [Gap]; var detected: Int }
-        let listed = try JSONDecoder().decode(Listed.self, from: Data(json.stdout.utf8))
+        let listed = try XCTUnwrap(try json.reports(Listed.self).first)
         XCTAssertEqual(listed.detected, 1)
         XCTAssertEqual(listed.gaps.first?.start ?? 0, 1.0, accuracy: 1e-3)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["take.wav"])

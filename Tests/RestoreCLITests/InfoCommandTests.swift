@@ -21,7 +21,7 @@ final class InfoCommandTests: XCTestCase {
 
     struct Report: Decodable {
         var format: String, subtype: String, sampleRate: Double, channels: Int, duration: Double
-        var peakDBFS: Double, rmsDBFS: Double, bandwidth: Double, clippedRatio: Double
+        var peakDbfs: Double, rmsDbfs: Double, bandwidth: Double, clipped: Double
     }
 
     func testDescribesWavFlacAndOggAtEveryRateMonoAndStereo() throws {
@@ -36,26 +36,26 @@ final class InfoCommandTests: XCTestCase {
                     XCTAssertTrue(text.stdout.contains("format:      \(format) \(subtype)"), text.stdout)
                     let json = try CLI.run(["info", "--json", path])
                     XCTAssertEqual(json.status, 0, json.stderr)
-                    let r = try JSONDecoder().decode(Report.self, from: Data(json.stdout.utf8))
+                    let r = try XCTUnwrap(try json.reports(Report.self).first)
                     XCTAssertEqual(r.sampleRate, rate)
                     XCTAssertEqual(r.channels, channels)
                     XCTAssertEqual(r.format, format)
                     XCTAssertEqual(r.subtype, subtype)
                     XCTAssertEqual(r.duration, 1, accuracy: 0.01)
                     XCTAssertEqual(r.bandwidth, 3000, accuracy: 150, "\(path)")
-                    XCTAssertLessThan(r.peakDBFS, 0)
-                    XCTAssertEqual(r.clippedRatio, 0)
+                    XCTAssertLessThan(r.peakDbfs, 0)
+                    XCTAssertEqual(r.clipped, 0)
                 }
             }
         }
     }
 
-    func testSeveralFilesGiveAJSONArray() throws {
+    func testSeveralFilesGiveOneJSONLineEach() throws {
         let a = try makeFile("a.wav", rate: 22050, channels: 1)
         let b = try makeFile("b.flac", rate: 44100, channels: 2)
         let r = try CLI.run(["info", "--json", a, b])
         XCTAssertEqual(r.status, 0)
-        let reports = try JSONDecoder().decode([Report].self, from: Data(r.stdout.utf8))
+        let reports = try r.reports(Report.self)
         XCTAssertEqual(reports.map(\.channels), [1, 2])
     }
 

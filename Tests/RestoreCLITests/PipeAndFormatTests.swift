@@ -79,9 +79,9 @@ final class PipeAndFormatTests: XCTestCase {
 
         let toFile = try run(["vocode", "-", "-o", folder + "/v.wav", "--json"], stdin: wavBytes)
         XCTAssertEqual(toFile.status, 0, toFile.stderr)
-        let report = try JSONSerialization.jsonObject(with: Data(toFile.stdout.utf8)) as? [String: Any]
-        XCTAssertEqual(report?["input"] as? String, "-")
-        XCTAssertEqual(report?["output"] as? String, folder + "/v.wav")
+        let line = toFile.jsonLines.first
+        XCTAssertEqual(line?["input"] as? String, "-")
+        XCTAssertEqual(line?["outputs"] as? [String], [folder + "/v.wav"])
         // The output guards hold for files written from stdin.
         let again = try run(["vocode", "-", "-o", folder + "/v.wav"], stdin: wavBytes)
         XCTAssertEqual(again.status, 1)

@@ -19,12 +19,11 @@ final class ProbeCommandTests: XCTestCase {
             XCTAssertEqual(r.status, 0, r.stderr)
             r = try CLI.run(["probe", "eval", dir + "/\(feats).safetensors", "--embeddings", dir + "/" + feats, "--labels", root + "/Examples/labels.csv", "--json"])
             XCTAssertEqual(r.status, 0, r.stderr)
-            XCTAssertTrue(r.stdout.contains("\"rocAUC\""), r.stdout)
-            r = try CLI.run(["probe", "predict", dir + "/\(feats).safetensors", "--embeddings", dir + "/" + feats, "--top", "2"])
+            XCTAssertTrue(r.stdout.contains("\"roc_auc\":"), r.stdout)
+            r = try CLI.run(["probe", "predict", dir + "/\(feats).safetensors", "--embeddings", dir + "/" + feats, "--top", "2", "--json"])
             XCTAssertEqual(r.status, 0, r.stderr)
-            let top = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: [[String: Any]]]
-            XCTAssertEqual(top?.keys.sorted(), ["chords", "chords-gap", "chords-lowpass-4k"])
-            XCTAssertEqual(top?["chords"]?.count, 2)
+            XCTAssertEqual(r.jsonLines.map { $0["input"] as? String }, ["chords", "chords-gap", "chords-lowpass-4k"])
+            XCTAssertEqual(r.jsonLines.map { (($0["report"] as? [String: Any])?["tags"] as? [Any])?.count }, [2, 2, 2])
         }
         // Same seed, same probe file.
         r = try CLI.run(["probe", "train", "--embeddings", dir + "/emb", "--labels", root + "/Examples/labels.csv", "-o", dir + "/again.safetensors", "--seed", "1"])

@@ -31,7 +31,7 @@ final class RunCommandTests: XCTestCase {
 
     func run(_ args: [String]) throws -> (CLIResult, Summary?) {
         let r = try CLI.run(["run"] + args + ["--json", "--quiet"])
-        return (r, try? JSONDecoder().decode(Summary.self, from: Data(r.stdout.utf8)))
+        return (r, try? r.reports(Summary.self).first)
     }
 
     /// Every record of every manifest in `out` (restore-manifest.jsonl and the per-shard ones).
@@ -140,7 +140,7 @@ final class RunCommandTests: XCTestCase {
         let st = try CLI.run(["manifest", "status", out, "--inputs", folder + "/in", "--json"])
         XCTAssertEqual(st.status, 1, "a pending file: exit 1")
         struct Status: Decodable { var done: Int; var failed: Int; var pending: Int?; var inProgress: Int; var audioHours: Double; var manifests: [String] }
-        let status = try JSONDecoder().decode(Status.self, from: Data(st.stdout.utf8))
+        let status = try XCTUnwrap(try st.reports(Status.self).first)
         XCTAssertEqual(status.done, 10)
         XCTAssertEqual(status.failed, 0)
         XCTAssertEqual(status.pending, 1)

@@ -45,14 +45,14 @@ final class TaskCommandTests: XCTestCase {
     func testPromptedGenerationAndTextEmbedding() throws {
         let r = try CLI.run(["generate", "--prompt", "a dog barking", "--duration", "1", "--iterations", "2", "-o", folder + "/dog.wav", "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("\"prompt\" : \"a dog barking\""), r.stdout)
+        XCTAssertTrue(r.stdout.contains("\"prompt\":\"a dog barking\""), r.stdout)
         let (dog, info) = try AudioFile.read(folder + "/dog.wav")
         XCTAssertEqual(info.sampleRate, 22050)
         XCTAssertEqual(dog.frameCount, 22050)
         let t = try CLI.run(["embed", "--text", "a dog barking"])
         XCTAssertEqual(t.status, 0, t.stderr)
-        let obj = try JSONSerialization.jsonObject(with: Data(t.stdout.utf8)) as? [String: Any]
-        let v = try XCTUnwrap(obj?["embedding"] as? [Double])
+        let report = t.jsonLines.first?["report"] as? [String: Any]
+        let v = try XCTUnwrap(report?["embedding"] as? [Double])
         XCTAssertEqual(v.count, 384)
         XCTAssertEqual(v.map { $0 * $0 }.reduce(0, +), 1, accuracy: 1e-4)
     }
@@ -65,7 +65,7 @@ final class TaskCommandTests: XCTestCase {
         try AudioWriter.write(AudioBuffer(sampleRate: 22050, mono: x), to: input, options: AudioWriteOptions(encoding: .float32))
         let r = try CLI.run(["fill-gap", "--detect", input, "-o", folder + "/out/", "--iterations", "2", "--json", "--plot", folder + "/p.png"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("\"outputs\" : [\n    \"\(folder)/out/gap.wav\""), r.stdout)
+        XCTAssertEqual(r.jsonLines.first?["outputs"] as? [String], [folder + "/out/gap.wav"], r.stdout)
         let (out, _) = try AudioFile.read(folder + "/out/gap.wav")
         XCTAssertEqual(out.frameCount, x.count)
         let png = try Data(contentsOf: URL(fileURLWithPath: folder + "/p.png"))

@@ -17,7 +17,7 @@ final class TokenizeCommandTests: XCTestCase {
     }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
 
-    struct Report: Decodable { var output: String; var melL1: Double; var rows: Int; var columns: Int; var distinctTokens: Int }
+    struct Report: Decodable { var melL1: Double; var rows: Int; var columns: Int; var distinctTokens: Int }
 
     /// A 2 s stereo file at 44.1 kHz round-trips through tokens: same rate, channels and length,
     /// 5 rows × ceil(frames/16) columns, and the token .npy holds channels × rows × columns.
@@ -29,14 +29,15 @@ final class TokenizeCommandTests: XCTestCase {
         let res = try CLI.run(["tokenize", input, "--json", "--tokens", "\(folder)/t.npy", "--vocoder", TokenizeCommandTests.vocoder,
                                "--tokenizer", TokenizeCommandTests.tokenizer])
         XCTAssertEqual(res.status, 0, res.stderr)
-        let report = try JSONDecoder().decode(Report.self, from: Data(res.stdout.utf8))
-        XCTAssertEqual(report.output, "\(folder)/music.tokenize.wav")
+        let report = try XCTUnwrap(try res.reports(Report.self).first)
+        let output = try XCTUnwrap((res.jsonLines.first?["outputs"] as? [String])?.first)
+        XCTAssertEqual(output, "\(folder)/music.tokenize.wav")
         // 2 s at 22 050 Hz: 1 + (44100 + 768 − 1024)/256 = 172 frames → 11 columns.
         XCTAssertEqual(report.rows, 5)
         XCTAssertEqual(report.columns, 11)
         XCTAssertGreaterThan(report.distinctTokens, 3)
         XCTAssertLessThan(report.melL1, 0.5)
-        let (out, _) = try AudioFile.read(report.output)
+        let (out, _) = try AudioFile.read(output)
         XCTAssertEqual(out.sampleRate, 44100)
         XCTAssertEqual(out.channelCount, 2)
         XCTAssertEqual(out.frameCount, l.count)

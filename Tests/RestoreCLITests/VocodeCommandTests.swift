@@ -16,7 +16,7 @@ final class VocodeCommandTests: XCTestCase {
     }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
 
-    struct Report: Decodable { var input: String; var output: String; var melL1: Double }
+    struct Report: Decodable { var melL1: Double }
 
     func testWritesTheInputsRateChannelsAndEncoding() throws {
         let input = "\(folder)/take.flac"
@@ -24,9 +24,10 @@ final class VocodeCommandTests: XCTestCase {
         try AudioWriter.write(AudioBuffer(sampleRate: 48000, channels: [x, x]), to: input, options: .init(encoding: .pcm24))
         let r = try CLI.run(["vocode", input, "--json", "--vocoder", VocodeCommandTests.weights])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let report = try JSONDecoder().decode(Report.self, from: Data(r.stdout.utf8))
-        XCTAssertEqual(report.output, "\(folder)/take.vocode.flac")
-        let (out, info) = try AudioFile.read(report.output)
+        let report = try XCTUnwrap(try r.reports(Report.self).first)
+        let output = try XCTUnwrap((r.jsonLines.first?["outputs"] as? [String])?.first)
+        XCTAssertEqual(output, "\(folder)/take.vocode.flac")
+        let (out, info) = try AudioFile.read(output)
         XCTAssertEqual(out.sampleRate, 48000)
         XCTAssertEqual(out.channelCount, 2)
         XCTAssertEqual(out.frameCount, x.count)
