@@ -36,9 +36,13 @@ struct EmbedCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup var engine: EngineOptions
-    @OptionGroup var display: DisplayOptions
+    @OptionGroup var display: DisplayOptionsWithoutPlot
 
     func run() throws {
+        // Embeddings are not audio: there is no before and after to draw.
+        if display.plot != nil {
+            throw RestoreError.invalidArgument("--plot draws the audio a task read and wrote; embed writes no audio (plots are for bwe, fill-gap, repair and generate)")
+        }
         if let text {
             guard inputs.isEmpty else { throw ValidationError("--text embeds text; give no audio files with it") }
             try embedText(text)

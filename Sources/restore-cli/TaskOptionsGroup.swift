@@ -34,10 +34,25 @@ enum SeedArgument {
     }
 }
 
-struct DisplayOptions: ParsableArguments {
+/// How a task command shows its results; `TaskCommand.run` reads these.
+protocol TaskDisplay {
+    var json: Bool { get }
+    var plot: String? { get }
+    var quiet: Bool { get }
+}
+
+struct DisplayOptions: ParsableArguments, TaskDisplay {
     @Flag(help: "Print one JSON line per file on stdout (see the README's JSON output).") var json = false
-    @Option(help: "Write a before/after log-mel spectrogram PNG with the changed region outlined (one input only).")
+    @Option(help: "Write the input's and the output's log-mel spectrograms as a PNG, with time and kHz axes, a dB colour bar and what changed marked (one input only).")
     var plot: String?
+    @Flag(name: [.short, .long], help: "No progress bar.") var quiet = false
+}
+
+/// The display options of a task that writes no audio (embed): `--plot` is not listed, and
+/// is parsed only to be refused with a message rather than an unknown-option error.
+struct DisplayOptionsWithoutPlot: ParsableArguments, TaskDisplay {
+    @Flag(help: "Print one JSON line per file on stdout (see the README's JSON output).") var json = false
+    @Option(help: .hidden) var plot: String?
     @Flag(name: [.short, .long], help: "No progress bar.") var quiet = false
 }
 
@@ -52,7 +67,7 @@ enum TaskCommand {
     /// numbers (embed): their JSON lines carry no seed.
     static func run(_ task: any RestoreTask, inputs: [String], suffix: String, extension ext: String? = nil, readsInputs: Bool = true,
                     outputsPerInput: Int = 1, samples: Bool = true, output: OutputOptions, format: AudioFormatOptions? = nil,
-                    engine: EngineOptions, sampling: SamplingOptions, display: DisplayOptions) throws {
+                    engine: EngineOptions, sampling: SamplingOptions, display: some TaskDisplay) throws {
         engine.apply()
         var settings = try JSONValue.encodingFields(task.options)
         if samples {
@@ -94,7 +109,7 @@ enum TaskCommand {
                 bar.finish()
                 for note in notes.take() + context.notes { CLIOutput.note(note) }
                 if let plot = display.plot {
-                    try SpectrogramPlotter.plot(task: type(of: task).name, input: readable, output: result.outputs.first, result: result, to: plot,
+                    try SpectrogramPlotter.plot(task: type(of: task).name, input: readsInputs ? readable : "", result: result, to: plot,
                                                 overwrite: output.overwrite)
                 }
                 if target == StandardStreams.marker { try streams.sendStdout() }

@@ -42,13 +42,40 @@ final class TaskCommandTests: XCTestCase {
         try expectError(["bwe", "--plot", folder + "/p.png", wav, wav], "--plot needs exactly one input")
     }
 
+    func testPlotIsRefusedWhereThereIsNoAudioToDraw() throws {
+        for args in [["embed", "--plot", folder + "/p.png", wav], ["embed", "--text", "rain", "--plot", folder + "/p.png"]] {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, 1, r.stderr)
+            XCTAssertEqual(r.stderr, "restore: error: --plot draws the audio a task read and wrote; embed writes no audio (plots are for bwe, fill-gap, repair and generate)\n")
+            XCTAssertEqual(r.stdout, "")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/p.png"))
+        // Commands without a before and after do not take the option at all.
+        for command in ["vocode", "tokenize", "info"] {
+            let r = try CLI.run([command, "--plot", folder + "/p.png", wav])
+            XCTAssertNotEqual(r.status, 0)
+            XCTAssertTrue(r.stderr.contains("Unknown option '--plot'"), r.stderr)
+        }
+    }
+
+    /// The height of the PNG at `path` (IHDR), to count its panels.
+    func pngHeight(_ path: String) throws -> Int {
+        let png = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        return png[20..<24].reduce(0) { $0 << 8 | Int($1) }
+    }
+
     func testPromptedGenerationAndTextEmbedding() throws {
-        let r = try CLI.run(["generate", "--prompt", "a dog barking", "--duration", "1", "--iterations", "2", "-o", folder + "/dog.wav", "--json"])
+        let r = try CLI.run(["generate", "--prompt", "a dog barking", "--duration", "1", "--iterations", "2", "-o", folder + "/dog.wav", "--json",
+                             "--plot", folder + "/dog.png"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("\"prompt\":\"a dog barking\""), r.stdout)
         let (dog, info) = try AudioFile.read(folder + "/dog.wav")
         XCTAssertEqual(info.sampleRate, 22050)
         XCTAssertEqual(dog.frameCount, 22050)
+        // Nothing was read, so the plot is one panel: the generated sound.
+        let onePanel = SpectrogramImage.render(panels: [.init(title: "generated", mel: MelFrontEnd().normalizedMel(dog.channels[0]))], regions: [])
+        XCTAssertEqual(try pngHeight(folder + "/dog.png"), onePanel.height)
         let t = try CLI.run(["embed", "--text", "a dog barking"])
         XCTAssertEqual(t.status, 0, t.stderr)
         let report = t.jsonLines.first?["report"] as? [String: Any]
@@ -68,7 +95,10 @@ final class TaskCommandTests: XCTestCase {
         XCTAssertEqual(r.jsonLines.first?["outputs"] as? [String], [folder + "/out/gap.wav"], r.stdout)
         let (out, _) = try AudioFile.read(folder + "/out/gap.wav")
         XCTAssertEqual(out.frameCount, x.count)
-        let png = try Data(contentsOf: URL(fileURLWithPath: folder + "/p.png"))
-        XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        // Input and output panels, and a legend line naming the gap.
+        let mel = MelFrontEnd().normalizedMel(x)
+        let twoPanels = SpectrogramImage.render(panels: [.init(title: "input", mel: mel), .init(title: "after fill-gap", mel: mel)],
+                                                regions: [.time(start: 0.5, end: 0.6)])
+        XCTAssertEqual(try pngHeight(folder + "/p.png"), twoPanels.height)
     }
 }

@@ -4,14 +4,20 @@ import Foundation
 /// folder whose manifest describes another front end (rate, FFT, hop, bands, band edges or
 /// normalisation floor) is refused at load time rather than run on the wrong features.
 public enum ModelManifest {
-    /// Checks the `mel` block of `model.json` in `folder` (when there is one) against `config`.
-    public static func checkMel(manifestFolder folder: String, against config: MelConfig) throws {
+    /// The `model.json` of `folder` and its path, or nil when the folder has none.
+    public static func read(folder: String) throws -> (path: String, object: [String: Any])? {
         let path = (folder as NSString).appendingPathComponent("model.json")
-        guard FileManager.default.fileExists(atPath: path) else { return }
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
         guard let data = FileManager.default.contents(atPath: path),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw RestoreError.invalidData(path: path, reason: "is not a JSON object")
         }
+        return (path, object)
+    }
+
+    /// Checks the `mel` block of `model.json` in `folder` (when there is one) against `config`.
+    public static func checkMel(manifestFolder folder: String, against config: MelConfig) throws {
+        guard let (path, object) = try read(folder: folder) else { return }
         guard let mel = object["mel"] as? [String: Any] else { return }
         func number(_ key: String) -> Double? { (mel[key] as? NSNumber)?.doubleValue }
         var expected: [(String, Double)] = [

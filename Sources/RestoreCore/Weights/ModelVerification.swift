@@ -28,12 +28,7 @@ public enum ModelVerification {
     /// component whose path (relative to the folder's parent, the Models root) is one of
     /// `files` must match its sha256. Files the manifest does not list are not checked.
     public static func verify(files: [String], manifestFolder folder: String) throws {
-        let manifestPath = (folder as NSString).appendingPathComponent("model.json")
-        guard FileManager.default.fileExists(atPath: manifestPath) else { return }
-        guard let data = FileManager.default.contents(atPath: manifestPath),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw RestoreError.invalidData(path: manifestPath, reason: "is not a JSON object")
-        }
+        guard let (manifestPath, object) = try ModelManifest.read(folder: folder) else { return }
         guard let components = object["components"] as? [String: Any] else { return }
         let root = (folder as NSString).deletingLastPathComponent
         for (name, value) in components.sorted(by: { $0.key < $1.key }) {
