@@ -40,12 +40,15 @@ const char *rk_isa_name(void) {
 }
 
 typedef void (*omp_set_fn)(int);
+static omp_set_fn g_omp_set;
+static pthread_once_t g_omp_once = PTHREAD_ONCE_INIT;
+static void find_omp_set(void) { g_omp_set = (omp_set_fn)dlsym(RTLD_DEFAULT, "omp_set_num_threads"); }
+
 void rk_set_omp_threads(int n) {
-    // libgomp comes with libdnnl; looked up rather than linked so no -lgomp is needed.
-    static omp_set_fn fn;
-    static int looked;
-    if (!looked) { fn = (omp_set_fn)dlsym(RTLD_DEFAULT, "omp_set_num_threads"); looked = 1; }
-    if (fn) fn(n < 1 ? 1 : n);
+    // libgomp comes with libdnnl; looked up (once, for every thread) rather than linked so
+    // no -lgomp is needed. omp_set_num_threads sets the calling thread's own value.
+    pthread_once(&g_omp_once, find_omp_set);
+    if (g_omp_set) g_omp_set(n < 1 ? 1 : n);
 }
 
 static __thread dnnl_stream_t tls_stream;
