@@ -30,8 +30,13 @@ $(VENV)/.requirements-ok: training/requirements.txt
 pretrained: venv
 	scripts/fetch-pretrained
 
+# Debug builds optimise from the command line: numeric code is unusable at -Onone/-O0, and
+# Package.swift may hold no unsafeFlags (its libraries are used as a versioned dependency).
+# `build` and `test` pass the same flags, so neither rebuilds the other's targets.
+DEBUG_FLAGS := -Xswiftc -O -Xcc -O2
+
 build: deps
-	swift build
+	swift build $(DEBUG_FLAGS)
 
 release: deps
 	swift build -c release --product restore --scratch-path $(SCRATCH)
@@ -54,9 +59,10 @@ uninstall:
 test-install:
 	scripts/test-install
 
+# A debug build (assertions, @testable imports) with DEBUG_FLAGS, every suite, then
+# scripts/test-library (an example package using the libraries by version).
 test: deps venv pretrained
-	swift build --build-tests
-	scripts/run-tests
+	SWIFT_TEST_FLAGS="$(DEBUG_FLAGS)" scripts/run-tests
 
 # Batch sharding on a one-node Slurm cluster started on this machine (not in `make test`);
 # `make test-slurm RESTORE=path` tests another binary.

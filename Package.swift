@@ -25,21 +25,21 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
         // oneDNN (Debian libdnnl-dev) wrapper and AVX2/AVX-512 kernels chosen at run time.
+        // No unsafeFlags anywhere: SwiftPM refuses them in a package used as a versioned
+        // dependency. The AVX-512 width is asked for in kernels.c (min_vector_width); debug
+        // builds that must run numeric code fast (make test) add -Xswiftc -O -Xcc -O2 on the
+        // command line (scripts/run-tests).
         .target(
             name: "CKernels",
-            cSettings: [.unsafeFlags(["-O2", "-mprefer-vector-width=512"])],
             linkerSettings: [.linkedLibrary("dnnl")]
         ),
         .target(
             name: "RestoreCore",
-            dependencies: ["COpenBLAS", "CSndFile", "CSampleRate", "CFFTW3", "CZlib", "CCrypto", "CKernels"],
-            // Numeric code is unusable unoptimised; tests run debug builds.
-            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+            dependencies: ["COpenBLAS", "CSndFile", "CSampleRate", "CFFTW3", "CZlib", "CCrypto", "CKernels"]
         ),
         .target(
             name: "Tasks",
-            dependencies: ["RestoreCore", .product(name: "Yams", package: "Yams")],
-            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+            dependencies: ["RestoreCore", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "Probe", dependencies: ["RestoreCore"]),
         .executableTarget(

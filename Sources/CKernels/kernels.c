@@ -15,7 +15,12 @@ int rk_cpu_isa_detect(void) {
 }
 
 #define T_AVX2 __attribute__((target("avx2,fma")))
-#define T_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+// The AVX-512 variants use 512-bit (zmm) vectors: SwiftPM's default (generic) tuning
+// prefers the widest the target attribute enables, and min_vector_width(512) keeps them
+// legal when a build adds -mtune for a CPU that prefers 256-bit ones. It replaces the
+// -mprefer-vector-width=512 flag, which a package used as a dependency may not pass; with
+// the default tuning the object code is identical to the flag's.
+#define T_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"), min_vector_width(512)))
 
 /// Defines name_generic/_avx2/_avx512 from one body and a dispatcher `name`.
 #define MULTI(ret, name, params, args, ...)                                    \

@@ -6,6 +6,11 @@ import RestoreCore
 /// replacement (on by default) the input's own band below the cutoff is put back exactly,
 /// so only the new band comes from the vocoder. The engine's mel ends at 8 kHz, so the new
 /// band reaches up to 8 kHz (a little beyond through the vocoder, up to 11 kHz).
+///
+/// From Swift: `try BandwidthExtension(options: .init()).run(input: TaskInput(path: "in.wav"),
+/// context: TaskContext(outputPath: "out.wav", loadModel: { try EngineModel.load() }))`
+/// (Examples/LibraryUse); the result's report holds `cutoff_hz`, or `copied` when the input
+/// had no cutoff to extend from and was copied unchanged.
 public struct BandwidthExtension: RestoreTask {
     public static let name = "bwe"
     public static let summary = "Bandwidth extension: regenerate the band above a low-pass cutoff."
@@ -13,12 +18,17 @@ public struct BandwidthExtension: RestoreTask {
 
     /// How the new band's level is kept true (see `BandGuide`).
     public enum Prior: String, Codable, Sendable, CaseIterable { case sbr, none }
+    /// What fills the band above the engine's 8 kHz (see `Options.above8k`).
     public enum AboveEngine: String, Codable, Sendable, CaseIterable { case sbr, none }
 
+    /// The settings of `restore bwe`, one property per option (a preset's keys in `keys`).
     public struct Options: TaskOptions {
+        /// The band edge to extend from: `.auto` (measured; an input without a confident
+        /// cutoff is copied unchanged) or `.hertz(f)`, 100…24000 Hz.
         public var cutoff: Cutoff = .auto
         /// Low-frequency replacement: keep the input's own band below the cutoff.
         public var lfr: Bool = true
+        /// Stereo as left and right or as mid and side.
         public var channels: ChannelMode = .perChannel
         /// Start decoding from the tokens of the input's band replication (`sbr`) or from [MASK].
         /// Defaults from bench/bwe.py on the validation split (16 clips, 4 per kind): plain
@@ -32,6 +42,7 @@ public struct BandwidthExtension: RestoreTask {
         public var above8k: AboveEngine = .none
         /// Gain of the new band (dB), like a wet/dry control.
         public var gain: Double = 0
+        /// The command line's defaults.
         public init() {}
         public static let keys = ["cutoff", "lfr", "channels", "prior", "level-guard", "above-8k", "gain"]
 
@@ -68,6 +79,7 @@ public struct BandwidthExtension: RestoreTask {
     }
 
     public let options: Options
+    /// Throws `RestoreError.invalidArgument` for an option out of range.
     public init(options: Options) throws { try options.validate(); self.options = options }
 
     /// Cutoffs this close to the mel's upper edge leave nothing for the engine to add.
@@ -75,6 +87,11 @@ public struct BandwidthExtension: RestoreTask {
     /// Prior-initialised decoding re-masks this share of the prior's tokens.
     public static let priorMaskRatio: Float = 0.5
 
+    /// Reads `input`, writes the extended audio to `context.outputPath` (its rate, or the
+    /// engine's 22 050 Hz for lower rates; the format from the extension and
+    /// `context.writeOptions`) and reports the cutoff, windows and generated tokens. Loads
+    /// the model through the context on first use. Throws `RestoreError` for unreadable or
+    /// invalid audio, a missing output path or model files.
     public func run(input: TaskInput, context: TaskContext) throws -> TaskResult {
         let output = try context.requireOutput(Self.name)
         let reader = try AudioFileReader(path: input.path)

@@ -17,11 +17,14 @@ public protocol RestoreTask: Sendable {
     associatedtype Options: TaskOptions
     /// The command-line and preset name.
     static var name: String { get }
+    /// One line for help listings.
     static var summary: String { get }
     /// True when the task writes audio (and so may be chained in a preset).
     static var writesAudio: Bool { get }
     var options: Options { get }
+    /// Builds the task; throws for options out of range.
     init(options: Options) throws
+    /// Processes one input into `context.outputPath` and reports what was done.
     func run(input: TaskInput, context: TaskContext) throws -> TaskResult
 }
 
@@ -36,7 +39,9 @@ extension RestoreTask {
 
 /// The file a task reads.
 public struct TaskInput: Sendable {
+    /// An audio file in a format libsndfile reads (WAV, FLAC, Ogg…).
     public var path: String
+    /// The input at `path` (read when the task runs).
     public init(path: String) { self.path = path }
 }
 
@@ -56,6 +61,8 @@ public final class TaskContext: @unchecked Sendable {
     /// The text encoder's weights (nil: Models/pretrained/minilm.safetensors).
     public var textEncoderPath: String?
 
+    /// `loadModel` is called once, when a task first needs the engine (`EngineModel.load()`
+    /// finds the shipped model as the CLI does: $RESTORE_MODELS, ./Models, the installed copy).
     public init(sampling: SamplingSettings = .init(), outputPath: String? = nil, writeOptions: AudioWriteOptions = .init(),
                 progress: ((Double) -> Void)? = nil, loadModel: @escaping () throws -> EngineModel) {
         self.sampling = sampling
@@ -65,6 +72,7 @@ public final class TaskContext: @unchecked Sendable {
         self.loadModel = loadModel
     }
 
+    /// The engine, loaded on first use.
     public func model() throws -> EngineModel {
         if let cached { return cached }
         let m = try loadModel()
@@ -89,9 +97,12 @@ public final class TaskContext: @unchecked Sendable {
 
 /// What a task reports: the files it wrote and measurements, as JSON-ready values.
 public struct TaskResult: Encodable, Sendable {
+    /// The task's name (`bwe`, `fill-gap`…).
     public var task: String
     public var input: String
+    /// The files written, in order.
     public var outputs: [String]
+    /// Measurements under snake_case keys (each task documents its own, e.g. bwe's `cutoff_hz`).
     public var report: [String: JSONValue]
 
     public init(task: String, input: String, outputs: [String], report: [String: JSONValue] = [:]) {

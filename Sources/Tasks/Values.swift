@@ -6,6 +6,7 @@ public enum Cutoff: Codable, Sendable, Equatable, CustomStringConvertible {
     case auto
     case hertz(Double)
 
+    /// "auto", "4000", "4000hz", "4khz" or "4k"; nil for anything else.
     public init?(parsing text: String) {
         let t = text.trimmingCharacters(in: .whitespaces).lowercased()
         if t == "auto" { self = .auto; return }

@@ -1,9 +1,12 @@
 /// Planar Float audio: one array per channel, all of equal length.
 /// Samples are nominally in [-1, 1]; float sources may exceed it.
 public struct AudioBuffer: Sendable, Equatable {
+    /// Samples per second (Hz).
     public var sampleRate: Double
+    /// One array of samples per channel, in the file's channel order.
     public var channels: [[Float]]
 
+    /// A buffer from channels of equal length (at least one channel; the caller's bug otherwise).
     public init(sampleRate: Double, channels: [[Float]]) {
         precondition(!channels.isEmpty, "an AudioBuffer has at least one channel")
         precondition(channels.allSatisfy { $0.count == channels[0].count }, "channels differ in length")
@@ -11,12 +14,16 @@ public struct AudioBuffer: Sendable, Equatable {
         self.channels = channels
     }
 
+    /// A one-channel buffer.
     public init(sampleRate: Double, mono: [Float]) {
         self.init(sampleRate: sampleRate, channels: [mono])
     }
 
+    /// Number of channels (at least one).
     public var channelCount: Int { channels.count }
+    /// Samples per channel.
     public var frameCount: Int { channels[0].count }
+    /// Length in seconds.
     public var duration: Double { Double(frameCount) / sampleRate }
 
     /// Average of all channels (used for analysis, never for output).

@@ -90,6 +90,7 @@ extension String {
     }
 }
 
+/// Whole-file reading (`AudioFileReader` streams block by block instead).
 public enum AudioFile {
     /// Reads a whole file. Fails on missing, unreadable, empty or non-finite input.
     public static func read(_ path: String) throws -> (AudioBuffer, AudioFileInfo) {

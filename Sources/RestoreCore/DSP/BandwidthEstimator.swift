@@ -91,6 +91,7 @@ public enum BandwidthEstimator {
         return n
     }
 
+    /// The band edge of a whole buffer.
     public static func estimate(_ buffer: AudioBuffer) -> BandwidthEstimate {
         var acc = LongTermSpectrum(rate: buffer.sampleRate, channels: buffer.channelCount, totalFrames: buffer.frameCount)
         acc.add(buffer)
@@ -251,6 +252,7 @@ public enum BandwidthEstimator {
 /// nFFT/2 samples, at most `maxFrames` of them per channel spread evenly over the whole
 /// length (so the length must be known: a file's declared frames), averaged in dB.
 public struct LongTermSpectrum {
+    /// FFT length: `finish()` returns nFFT/2 + 1 bins, bin i at i·rate/nFFT Hz.
     public let nFFT: Int
     let hop: Int, step: Int, available: Int, totalFrames: Int, maxFrames: Int
     let window: [Float]
@@ -262,10 +264,13 @@ public struct LongTermSpectrum {
     /// Next frame index (a multiple of `step`) to take.
     var next = 0
 
+    /// The resolution `BandwidthEstimator` uses at `rate` (about 10 Hz a bin); `totalFrames`
+    /// is the stream's length in frames, or 0 when unknown (then the first frames only).
     public init(rate: Double, channels: Int, totalFrames: Int) {
         self.init(nFFT: BandwidthEstimator.fftSize(for: rate), channels: channels, totalFrames: totalFrames)
     }
 
+    /// A given FFT length, taking at most `maxFrames` frames per channel.
     public init(nFFT: Int, channels: Int, totalFrames: Int, maxFrames: Int = 4000) {
         self.nFFT = nFFT
         hop = nFFT / 2
@@ -291,6 +296,8 @@ public struct LongTermSpectrum {
     /// All frames taken: later samples are not kept.
     var done: Bool { next >= available || next / step >= maxFrames }
 
+    /// The next block of the stream (the channel count given at init); frames past what is
+    /// needed are ignored.
     public mutating func add(_ block: AudioBuffer) {
         guard !done else { return }
         for c in buffer.indices { buffer[c] += block.channels[c] }

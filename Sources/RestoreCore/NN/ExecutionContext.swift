@@ -7,8 +7,11 @@ import Foundation
 /// inside a worker never splits again. Nothing process-wide is set, saved or restored around
 /// calls, so jobs running side by side cannot change each other's setting.
 public struct ExecutionContext: Sendable, Equatable {
+    /// Threads the job may use (at least one).
     public let threads: Int
 
+    /// A context of `threads` threads; fewer than one means one. Use it with `run` for one
+    /// call or `adopt` for the rest of the calling thread's work.
     public init(threads: Int) { self.threads = max(1, threads) }
 
     /// Every core this process may use: the context of a thread that never chose one.
