@@ -69,7 +69,12 @@ def main():
             t = v.get("transformer", {})
             out.append(f"| {v.get('name')} | {t.get('steps')} | {t.get('training_minutes')} | {gate_summary(v)} |")
         out.append("")
-    (LOGS / "transformer-campaign.md").write_text("\n".join(out))
+    # Decisions and notes are written by hand under "## Decisions" and kept.
+    path = LOGS / "transformer-campaign.md"
+    old = path.read_text() if path.exists() else ""
+    if "## Decisions" in old:
+        out += ["", old[old.index("## Decisions"):].rstrip("\n"), ""]
+    path.write_text("\n".join(out))
     print("\n".join(out))
 
 

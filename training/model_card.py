@@ -103,7 +103,7 @@ def main():
                   f"- architecture: frequency-local conv encoder/decoder (5 rows × 16 mel bins, 16 frames per token), width {cfg['width']},",
                   f"  EMA VQ codebook K = {cfg['codebook_size']}, code dim {cfg['code_dim']}, data-initialised codes, dead-code restart;",
                   f"  input normalisation clip(dB, {cfg.get('db_min', -80.0):.0f}, 20) → [−1, 1] (the front end reads the floor from this config)",
-                  f"- training: {tok.get('steps')} steps of random 256-frame crops, AdamW, L1 + L2 + 0.25·commitment, bf16 autocast, CPU",
+                  f"- training: {tok.get('steps')} steps of random 256-frame crops, AdamW, L1 + L2 + 0.25·commitment, on the CPU",
                   f"- validation during training: normalised-mel L1 {m.get('val_l1', float('nan')):.4f}, "
                   f"codes used {100 * m.get('codes_used', 0):.1f}%, perplexity {m.get('perplexity', 0):.1f}"]
         oracle = ROOT / "bench/results/tokenizer_oracle_interim.json"
@@ -125,6 +125,10 @@ def main():
                   f"- {cfg['depth']} blocks × width {cfg['width']}, {cfg['heads']} heads, FFN {cfg['ffn']}; grid {cfg['rows']}×{cfg['columns']}, column-major, condition token last"
                   + ("; hybrid conditioning (known positions also read a projection of their true 16×16 mel patch)" if cfg.get("patch_conditioning") else ""),
                   f"- training: {tr.get('steps')} steps, {tr.get('training_minutes')} min on 2 CPU threads"]
+        if not recipe:      # exports before recipes were recorded (the corpus v1 model)
+            lines += ["- recipe: batch 32, AdamW 4e-4, truncated-Gaussian mask ratio (0.55, sd 0.25), label smoothing 0.1,",
+                      "  CFG drop 10%, MiniLM caption condition; from step 1170 on: loss on positions inside real audio only,",
+                      "  and a quarter of the batches each with bandwidth-extension row masks and gap-filling column spans"]
         if recipe:
             lines += [f"- recipe: batch {recipe['batch']}, AdamW {recipe['lr']} (warm-up {recipe['warmup']} steps), "
                       f"{'bf16 autocast, ' if recipe.get('bf16') else ''}EMA {recipe.get('ema', 0)} of the weights exported; masks: "
