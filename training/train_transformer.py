@@ -4,8 +4,8 @@
     D=training/data/v2-db100 T=training/checkpoints/tokenizer-v1-db100-long.safetensors
     .venv/bin/python training/embed_captions.py --data $D
     .venv/bin/python training/tokenize_corpus.py --data $D --tokenizer $T
-    nohup .venv/bin/python training/train_transformer.py --data $D --tokenizer $T --run v2-hybrid \
-        --hybrid --bf16 --width 384 --depth 8 --heads 6 --band 0.4 --span 0.25 --minutes 600 &
+    nohup .venv/bin/python training/train_transformer.py --data $D --tokenizer $T --run v2-hybrid-8x384 \
+        --hybrid --bf16 --width 384 --depth 8 --heads 6 --band 0.4 --span 0.25 --short-spans 0.5 --minutes 600 &
 
 Each run (--run NAME) has its own checkpoint (training/checkpoints/transformer-NAME.pt), log
 (training/logs/transformer-NAME.log) and candidate model folder
@@ -96,6 +96,17 @@ def band_mask(batch, rows, columns, generator=None):
     first = torch.randint(1, rows, (batch,), generator=generator)
     row_of = torch.arange(rows).repeat(columns)                     # column-major position → row
     return row_of[None, :] >= first[:, None]
+
+
+def short_span_mask(batch, rows, columns, longest=12, generator=None):
+    """One span of 1…`longest` whole columns per clip (0.19–2.2 s at 186 ms a column): the
+    dropouts and gaps fill-gap meets, which the ratio-drawn spans (about half a window) rarely are."""
+    out = torch.zeros(batch, rows * columns, dtype=torch.bool)
+    for i in range(batch):
+        n = int(torch.randint(1, longest + 1, (1,), generator=generator))
+        start = int(torch.randint(0, columns - n + 1, (1,), generator=generator))
+        out[i, start * rows:(start + n) * rows] = True
+    return out
 
 
 def restrict_to_real(masked, real):
@@ -224,6 +235,8 @@ def main():
     ap.add_argument("--lr", type=float, default=4e-4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--span", type=float, default=0.0, help="fraction of batches with column-span masks (gap filling)")
+    ap.add_argument("--short-spans", type=float, default=0.0,
+                    help="share of the span batches whose span is 1-12 columns (0.2-2.2 s) instead of ratio-drawn")
     ap.add_argument("--band", type=float, default=0.0, help="fraction of batches with upper-row band masks (bandwidth extension)")
     ap.add_argument("--validate-every", type=int, default=500)
     ap.add_argument("--width", type=int, default=256)
@@ -262,7 +275,7 @@ def main():
     ema = copy.deepcopy(model) if args.ema > 0 else model
     counts = torch.bincount(seq[train].flatten(), minlength=cfg.codebook_size).float()
     unigram = counts / counts.sum()
-    recipe = {"run": args.run, "lr": args.lr, "warmup": 500, "batch": args.batch, "band": args.band, "span": args.span,
+    recipe = {"run": args.run, "lr": args.lr, "warmup": 500, "batch": args.batch, "band": args.band, "span": args.span, "short_spans": args.short_spans,
               "random": round(1 - args.band - args.span, 4), "band_clips": "full_band only", "cfg_drop": 0.1,
               "label_smoothing": 0.1, "mask_ratio": "truncated Gaussian 0.55 ± 0.25", "hybrid": args.hybrid,
               "hybrid_patch_drop": "uniform share per clip" if args.hybrid else None, "bf16": args.bf16,
@@ -317,7 +330,11 @@ def main():
         if is_band:
             masked = band_mask(args.batch, cfg.rows, cfg.columns, generator=g)
         else:
-            masked = random_mask(args.batch, cfg.rows, cfg.columns, span=kind < args.band + args.span, generator=g)
+            is_span = kind < args.band + args.span
+            if is_span and float(torch.rand(1, generator=g)) < args.short_spans:
+                masked = short_span_mask(args.batch, cfg.rows, cfg.columns, generator=g)
+            else:
+                masked = random_mask(args.batch, cfg.rows, cfg.columns, span=is_span, generator=g)
         # Padding silence past a clip's end is never a target: at inference those columns are
         # known silence (the runtime fixes them), so the loss is spent on real audio only.
         masked = restrict_to_real(masked, real[idx])
