@@ -50,6 +50,7 @@ from validation import clip_audio  # noqa: E402
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
 from restore_train import mel, sbr  # noqa: E402
+from restore_train.manifest import manifest_lines  # noqa: E402
 from restore_train.metrics import lsd  # noqa: E402
 from restore_train.safetensors_io import load_safetensors  # noqa: E402
 
@@ -64,7 +65,7 @@ EXCERPT = 432 * mel.HOP            # 5.02 s, 432 mel frames = 27 token columns
 # ------------------------------------------------------------------ clips and audio
 
 def manifest() -> list[dict]:
-    return [json.loads(l) for l in (DATA / "manifest.jsonl").read_text().splitlines()]
+    return manifest_lines(DATA)
 
 
 def item_key(source: str, name: str) -> str:

@@ -37,6 +37,7 @@ from baselines import lpc_fill  # noqa: E402
 from bwe import lowpass, scores  # noqa: E402
 from validation import RESTORE, ROOT, clips  # noqa: E402
 from restore_train import sbr  # noqa: E402
+from restore_train.manifest import manifest_lines  # noqa: E402
 from restore_train.metrics import lsd  # noqa: E402
 
 SR = 22050
@@ -275,7 +276,7 @@ def gate_tokens(model_dir):
     model.eval()
     # The validation corpus normalised at the tokenizer's floor.
     data = ROOT / "training" / "data" if tcfg.db_min == -80 else ROOT / "training" / "data" / f"v2-db{int(-tcfg.db_min)}"
-    lines = [json.loads(l) for l in (data / "manifest.jsonl").read_text().splitlines()]
+    lines = manifest_lines(data)
     val = [e for e in lines if e["split"] == "validation"][::3]
     emb = None
     for cache in (data / "cache", ROOT / "training" / "data" / "v2-db100" / "cache"):     # same captions, same manifest

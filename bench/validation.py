@@ -14,6 +14,7 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
+from restore_train.manifest import manifest_lines  # noqa: E402
 sys.path.insert(0, str(ROOT / "training" / "data"))
 import prepare  # noqa: E402
 
@@ -91,7 +92,7 @@ def clips(n, seed=0, full_band_only=False, min_seconds=4.0, kinds=None):
 
 
 def manifest():
-    return [json.loads(l) for l in (ROOT / "training/data/manifest.jsonl").read_text().splitlines()]
+    return manifest_lines(ROOT / "training" / "data")
 
 
 def pick(lines, n, seed=0, min_duration=2.0):

@@ -18,7 +18,9 @@ def main():
     ap.add_argument("--data", type=pathlib.Path, default=DATA, help="corpus folder (manifest.jsonl)")
     data = ap.parse_args().data
     (data / "cache").mkdir(parents=True, exist_ok=True)
-    lines = [json.loads(l) for l in (data / "manifest.jsonl").read_text().splitlines()]
+    sys.path.insert(0, str(DATA.parent))
+    from restore_train.manifest import manifest_lines
+    lines = manifest_lines(data)
     captions = sorted({e["caption"] for e in lines})
     index_path = data / "cache" / "captions.json"
     if index_path.exists() and json.loads(index_path.read_text()) == {c: i for i, c in enumerate(captions)}:

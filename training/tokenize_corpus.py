@@ -19,6 +19,7 @@ import torch
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
 from restore_train.corpus import DATA  # noqa: E402
+from restore_train.manifest import manifest_lines  # noqa: E402
 from restore_train.safetensors_io import load_safetensors  # noqa: E402
 from restore_train.tokenizer import Tokenizer, TokenizerConfig  # noqa: E402
 from train_tokenizer import EXPORT, load_export  # noqa: E402
@@ -33,7 +34,7 @@ def main():
     digest = hashlib.sha256(args.tokenizer.read_bytes()).hexdigest()
     (args.data / "cache").mkdir(parents=True, exist_ok=True)
     meta_path = args.data / "cache" / "tokens.json"
-    lines = [json.loads(l) for l in (args.data / "manifest.jsonl").read_text().splitlines()]
+    lines = manifest_lines(args.data)
     if meta_path.exists() and json.loads(meta_path.read_text()) == {"tokenizer_sha256": digest, "clips": len(lines)}:
         print("tokens up to date")
         return

@@ -42,6 +42,7 @@ import torch.nn.functional as F
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
 from restore_train.corpus import DATA  # noqa: E402
+from restore_train.manifest import manifest_lines, manifest_text  # noqa: E402
 from restore_train.safetensors_io import load_safetensors, save_safetensors  # noqa: E402
 from restore_train.transformer import MaskedTransformer, TransformerConfig, masked_loss, random_mask  # noqa: E402
 
@@ -70,7 +71,7 @@ class MelStore:
 
 
 def load_data(data: pathlib.Path = DATA):
-    lines = [json.loads(l) for l in (data / "manifest.jsonl").read_text().splitlines()]
+    lines = manifest_lines(data)
     tokens = np.load(data / "cache" / "tokens.npy").astype(np.int64)             # (N, 5, 53)
     seq = torch.from_numpy(tokens.transpose(0, 2, 1).reshape(len(lines), -1))    # column-major
     emb = np.load(data / "cache" / "captions.npy")
@@ -220,7 +221,7 @@ def write_manifest(d: pathlib.Path = ROOT / "Models" / "default"):
 
 def data_hash(data: pathlib.Path) -> str:
     """What the run trained on: the manifest and the token grids (which name their tokenizer)."""
-    h = hashlib.sha256((data / "manifest.jsonl").read_bytes())
+    h = hashlib.sha256(manifest_text(data).encode())
     h.update((data / "cache" / "tokens.json").read_bytes())
     return h.hexdigest()[:16]
 
@@ -266,7 +267,7 @@ def main():
                             ffn=4 * args.width, patch_conditioning=args.hybrid,
                             patch_size=tok_cfg.get("bins_per_row", 16) * tok_cfg.get("frames_per_token", 16))
     if args.hybrid:
-        lines = [json.loads(l) for l in (args.data / "manifest.jsonl").read_text().splitlines()]
+        lines = manifest_lines(args.data)
         store = MelStore(args.data, lines)
     model = MaskedTransformer(cfg)
     # An exponential moving average of the weights is what gets validated and exported: it

@@ -19,7 +19,7 @@ Stages (each skips finished work; state in training/data/cache/v2/):
              in 10 s windows, short sounds of one kind and category joined into reels
   mel        normalised mel (restore_train.mel) of every clip in float16 (clips, 80, 848)
              shards, per-clip level/brightness/density measurements and captions;
-             writes training/data/manifest.jsonl
+             writes training/data/manifest.jsonl.gz
   stats      training/data/STATS.md and training/data/validation_files.txt
 
 Clip ids are sha1(source:file:offset) (windows) or sha1 of the reel's items: a rerun on a
@@ -65,7 +65,7 @@ from restore_train.sources import ALLOWLIST, RENDER_PACKAGES, SOUNDFONTS, TOOL_P
 
 CACHE = HERE / "cache" / "v2"
 SHARDS = HERE / "shards"
-MANIFEST = HERE / "manifest.jsonl"
+MANIFEST = HERE / "manifest.jsonl.gz"       # committed gzipped (restore_train/manifest.py reads it)
 LOGS = ROOT / "logs"
 SR = mel.SAMPLE_RATE
 CLIP_S = 10.0
@@ -1368,10 +1368,9 @@ def stage_mel(limit_shards: int | None = None) -> None:
             log.info("mel: shard %d/%d, %.0f s", s + 1, n_shards, time.time() - t0)
     if limit_shards is not None:
         return
-    with open(MANIFEST.with_suffix(".jsonl.tmp"), "w") as f:
-        for s in range(n_shards):
-            f.write((parts_dir / f"{s:05d}.jsonl").read_text())
-    MANIFEST.with_suffix(".jsonl.tmp").replace(MANIFEST)
+    gzip_text = "".join((parts_dir / f"{s:05d}.jsonl").read_text() for s in range(n_shards))
+    MANIFEST.with_name(MANIFEST.name + ".tmp").write_bytes(gzip.compress(gzip_text.encode(), mtime=0))
+    MANIFEST.with_name(MANIFEST.name + ".tmp").replace(MANIFEST)
     log.info("mel: manifest written, %d shards, %.0f s", n_shards, time.time() - t0)
 
 

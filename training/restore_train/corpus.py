@@ -6,13 +6,15 @@ import pathlib
 
 import numpy as np
 
+from .manifest import manifest_lines
+
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data"
 FRAMES = 848
 
 
 class Corpus:
     def __init__(self, split: str, data: pathlib.Path = DATA, kinds: set[str] | None = None):
-        self.lines = [json.loads(l) for l in (data / "manifest.jsonl").read_text().splitlines()]
+        self.lines = manifest_lines(data)
         self.lines = [e for e in self.lines if e["split"] == split and (kinds is None or e["kind"] in kinds)]
         shards = sorted({e["shard"] for e in self.lines})
         self.shards = {s: np.load(data / "shards" / f"shard-{s:05d}.npy", mmap_mode="r") for s in shards}

@@ -12,6 +12,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from restore_train.manifest import manifest_lines  # noqa: E402
 from restore_train.sources import ALLOWLIST, KINDS  # noqa: E402
 
 DATA = ROOT / "data"
@@ -33,7 +34,7 @@ CLIP_SECONDS = 10.0
 
 @pytest.fixture(scope="module")
 def lines():
-    return [json.loads(l) for l in (DATA / "manifest.jsonl").read_text().splitlines()]
+    return manifest_lines(DATA)
 
 
 def files_of(e):
