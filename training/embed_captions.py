@@ -3,6 +3,7 @@
 computed once: <data>/cache/captions.npy (--data, default training/data) (unique captions, float32, L2-normalised)
 and captions.json (caption → row). Resumable: skipped when up to date."""
 import argparse
+import sys
 import json
 import os
 import pathlib
