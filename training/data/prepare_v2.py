@@ -61,6 +61,7 @@ import prepare as v1  # noqa: E402
 from restore_train import bandwidth as bwmod  # noqa: E402
 from restore_train import mel  # noqa: E402
 from restore_train.gm import GM_PROGRAM_NAMES, family_of  # noqa: E402
+from restore_train.manifest import write_manifest_gz  # noqa: E402
 from restore_train.sources import ALLOWLIST, RENDER_PACKAGES, SOUNDFONTS, TOOL_PACKAGES  # noqa: E402
 
 CACHE = HERE / "cache" / "v2"
@@ -1368,9 +1369,7 @@ def stage_mel(limit_shards: int | None = None) -> None:
             log.info("mel: shard %d/%d, %.0f s", s + 1, n_shards, time.time() - t0)
     if limit_shards is not None:
         return
-    gzip_text = "".join((parts_dir / f"{s:05d}.jsonl").read_text() for s in range(n_shards))
-    MANIFEST.with_name(MANIFEST.name + ".tmp").write_bytes(gzip.compress(gzip_text.encode(), mtime=0))
-    MANIFEST.with_name(MANIFEST.name + ".tmp").replace(MANIFEST)
+    write_manifest_gz(MANIFEST, "".join((parts_dir / f"{s:05d}.jsonl").read_text() for s in range(n_shards)))
     log.info("mel: manifest written, %d shards, %.0f s", n_shards, time.time() - t0)
 
 

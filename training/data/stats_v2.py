@@ -3,7 +3,6 @@ manifest (and, for the inventory and duplicate tables, the build's cache)."""
 from __future__ import annotations
 
 import collections
-import gzip
 import json
 import logging
 import pathlib
@@ -11,10 +10,10 @@ import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+from restore_train.manifest import manifest_lines  # noqa: E402
 from restore_train.sources import ALLOWLIST, KINDS  # noqa: E402
 
 CACHE = HERE / "cache" / "v2"
-MANIFEST = HERE / "manifest.jsonl.gz"
 log = logging.getLogger("prepare_v2")
 
 BW_BINS = [(0, 4000, "< 4 kHz"), (4000, 6000, "4–6 kHz"), (6000, 7500, "6–7.5 kHz"), (7500, 11000, "7.5–11 kHz"),
@@ -51,7 +50,7 @@ def clip_files(e: dict) -> list[str]:
 
 
 def stage_stats() -> None:
-    lines = [json.loads(l) for l in gzip.decompress(MANIFEST.read_bytes()).decode().splitlines()]
+    lines = manifest_lines(HERE)
     pk = json.loads((CACHE / "packages.json").read_text()) if (CACHE / "packages.json").exists() else {}
     dup = json.loads((CACHE / "duplicates.json").read_text()) if (CACHE / "duplicates.json").exists() else {"duplicates": [], "dropped": {}}
     timing = json.loads((CACHE / "timing.json").read_text()) if (CACHE / "timing.json").exists() else {}
