@@ -20,6 +20,8 @@ public struct BandwidthExtension: RestoreTask {
     public enum Prior: String, Codable, Sendable, CaseIterable { case sbr, none }
     /// What fills the band above the engine's 8 kHz (see `Options.above8k`).
     public enum AboveEngine: String, Codable, Sendable, CaseIterable { case sbr, none }
+    /// Whether the engine's band is fused with band replication (see `Options.fuse`).
+    public enum Fusion: String, Codable, Sendable, CaseIterable { case sbr, none }
 
     /// The settings of `restore bwe`, one property per option (a preset's keys in `keys`).
     public struct Options: TaskOptions {
@@ -31,12 +33,16 @@ public struct BandwidthExtension: RestoreTask {
         /// Stereo as left and right or as mid and side.
         public var channels: ChannelMode = .perChannel
         /// Start decoding from the tokens of the input's band replication (`sbr`) or from [MASK].
-        /// Defaults from bench/bwe.py on the validation split (16 clips, 4 per kind): plain
-        /// decoding LSD 1.875, new band −9.8 dB (median); prior and a 6 dB guard 1.355, −4.6 dB.
+        /// Defaults from bench/bwe.py on the validation split (24 clips, 6 per kind; results
+        /// in bench/results/bwe.json and the README's quality section).
         public var prior: Prior = .sbr
-        /// Level guard: generated cells further than this from the band replication's level
-        /// are pulled back to it (dB; nil = off).
-        public var levelGuard: Double? = 6
+        /// Level guard: generated cells (one token row × `levelGuardFrames` frames) further
+        /// than this from the band replication's level are moved to that distance (dB; nil =
+        /// off). 0, the default, gives the engine's band the replication's envelope, frame
+        /// pair by frame pair; the engine keeps its spectral shape inside each row.
+        public var levelGuard: Double? = 0
+        /// Fuse the engine's band with band replication (`BandFusion`), or keep it as it is.
+        public var fuse: Fusion = .sbr
         /// Above the engine's 8 kHz mel ceiling, up to the output's Nyquist: band replication
         /// of the engine's top band, or nothing (the vocoder's own haze).
         public var above8k: AboveEngine = .none
@@ -44,7 +50,7 @@ public struct BandwidthExtension: RestoreTask {
         public var gain: Double = 0
         /// The command line's defaults.
         public init() {}
-        public static let keys = ["cutoff", "lfr", "channels", "prior", "level-guard", "above-8k", "gain"]
+        public static let keys = ["cutoff", "lfr", "channels", "prior", "level-guard", "fuse", "above-8k", "gain"]
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: AnyKey.self), d = Options()
@@ -53,6 +59,7 @@ public struct BandwidthExtension: RestoreTask {
             channels = try c.decodeIfPresent(ChannelMode.self, forKey: AnyKey("channels")) ?? d.channels
             prior = try c.decodeIfPresent(Prior.self, forKey: AnyKey("prior")) ?? d.prior
             levelGuard = try c.decodeIfPresent(Double.self, forKey: AnyKey("level-guard")) ?? d.levelGuard
+            fuse = try c.decodeIfPresent(Fusion.self, forKey: AnyKey("fuse")) ?? d.fuse
             above8k = try c.decodeIfPresent(AboveEngine.self, forKey: AnyKey("above-8k")) ?? d.above8k
             gain = try c.decodeIfPresent(Double.self, forKey: AnyKey("gain")) ?? d.gain
         }
@@ -65,6 +72,7 @@ public struct BandwidthExtension: RestoreTask {
             try c.encode(channels, forKey: AnyKey("channels"))
             try c.encode(prior, forKey: AnyKey("prior"))
             try c.encodeIfPresent(levelGuard, forKey: AnyKey("level-guard"))
+            try c.encode(fuse, forKey: AnyKey("fuse"))
             try c.encode(above8k, forKey: AnyKey("above-8k"))
             try c.encode(gain, forKey: AnyKey("gain"))
         }
@@ -86,6 +94,13 @@ public struct BandwidthExtension: RestoreTask {
     public static let minimumGain = 0.97
     /// Prior-initialised decoding re-masks this share of the prior's tokens.
     public static let priorMaskRatio: Float = 0.5
+    /// Frames of one level-guard cell (≈23 ms at the engine's hop): the replication's envelope
+    /// follows the input closely; a token column's 16 frames smear onsets (telephone speech
+    /// from 3.8 kHz, guard 0: LSD 1.16 with 16-frame cells, 1.06 with 2).
+    public static let levelGuardFrames = 2
+    /// Share of Nyquist an input below the engine's rate is extended from when no anti-alias
+    /// edge below it was measured.
+    public static let subRateEdge = 0.95
 
     /// Reads `input`, writes the extended audio to `context.outputPath` (its rate, or the
     /// engine's 22 050 Hz for lower rates; the format from the extension and
@@ -106,7 +121,7 @@ public struct BandwidthExtension: RestoreTask {
         let fMax = model.frontEnd.config.fMax
         let cutoff = resolved.cutoff ?? info.sampleRate / 2
         var report: [String: JSONValue] = ["cutoff_hz": .of(cutoff), "lfr": .bool(options.lfr), "output_rate": .of(rate),
-                                           "channels": .string(options.channels.rawValue), "prior": .string(options.prior.rawValue),
+                                           "channels": .string(options.channels.rawValue), "prior": .string(options.prior.rawValue), "fuse": .string(options.fuse.rawValue),
                                            "above_8k": .string(options.above8k.rawValue), "gain_db": .of(options.gain)]
         let job: RestorationJob
         if resolved.cutoff == nil || cutoff >= fMax * Self.minimumGain {
@@ -129,10 +144,12 @@ public struct BandwidthExtension: RestoreTask {
                                  mask: { _ in mask },
                                  guide: guided ? { x22 in
                                      BandGuide(estimate: BandReplication.extend(x22, rate: engineRate, cutoff: cutoff), priorTokens: o.prior == .sbr,
-                                               initialMaskRatio: Self.priorMaskRatio, toleranceDB: o.levelGuard.map(Float.init))
+                                               initialMaskRatio: Self.priorMaskRatio, toleranceDB: o.levelGuard.map(Float.init),
+                                               framesPerCell: Self.levelGuardFrames)
                                  } : nil,
                                  splice: { original, generated, _ in
-                                     try Self.splice(original: original, generated: generated, cutoff: cutoff, ceiling: fMax, options: o)
+                                     try Self.splice(original: original, generated: generated, cutoff: cutoff, ceiling: fMax,
+                                                     engineNyquist: engineRate / 2, options: o)
                                  })
             report["masked_rows"] = .array((0..<model.rows).filter { r in !mask.known[r * model.windowColumns] }.map { .of($0) })
         }
@@ -147,13 +164,20 @@ public struct BandwidthExtension: RestoreTask {
         return TaskResult(task: Self.name, input: input.path, outputs: [output], report: report)
     }
 
-    /// The generated band joined to the input: its gain, the band above the engine's ceiling,
-    /// and (with low-frequency replacement) the input's own band below the cutoff.
-    static func splice(original: AudioBuffer, generated: AudioBuffer, cutoff: Double, ceiling: Double, options o: Options) throws -> AudioBuffer {
+    /// The generated band joined to the input: fused with the input's band replication (up
+    /// to the engine's Nyquist, where the vocoder's output ends), its gain, the band above the
+    /// engine's ceiling, and (with low-frequency replacement) the input's own band below the cutoff.
+    static func splice(original: AudioBuffer, generated: AudioBuffer, cutoff: Double, ceiling: Double, engineNyquist: Double,
+                       options o: Options) throws -> AudioBuffer {
         let rate = original.sampleRate, g = Float(pow(10, o.gain / 20))
         var out = generated
         for ch in 0..<out.channelCount {
             var y = generated.channels[ch]
+            let top = min(rate / 2, engineNyquist)
+            if o.fuse == .sbr && top > cutoff {
+                let replication = BandReplication.extend(original.channels[ch], rate: rate, cutoff: cutoff)
+                y = BandFusion.fuse(y, with: replication, rate: rate, band: cutoff...top)
+            }
             if o.above8k == .sbr && rate / 2 > ceiling { y = BandReplication.continueAbove(y, rate: rate, edge: ceiling) }
             if g != 1 {
                 // Only the new band: the generated signal's part above the cutoff.
@@ -190,7 +214,10 @@ public struct BandwidthExtension: RestoreTask {
             case .cut where est.confident:
                 return (est.cutoff, "")
             case .fullBand where inputRate < engineRate:
-                return (est.cutoff, "")
+                // A resampler's transition band fills the last few per cent below Nyquist:
+                // extending from its foot, not from Nyquist, leaves no dip at the seam
+                // (telephone speech at 8 kHz: LSD 1.38 from 4000 Hz, 1.22 from 3800, 1.24 from 3600).
+                return (min(est.cutoff, Self.subRateEdge * inputRate / 2), "")
             case .none:
                 return (nil, "no measurable bandwidth (silence, DC or a single tone); copied unchanged")
             default:

@@ -33,8 +33,10 @@ struct Bwe: ParsableCommand {
     @Flag(help: "Process stereo as mid and side instead of left and right.") var midSide = false
     @Option(help: "Start decoding from the tokens of a band replication of the input (sbr) or from nothing (none).")
     var prior: BandwidthExtension.Prior = BandwidthExtension.Options().prior
-    @Option(parsing: .unconditional, help: "Pull generated cells further than this many dB from the band replication's level back to it; off to disable.")
+    @Option(parsing: .unconditional, help: "Move generated cells (a token row × 2 frames) further than this many dB from the band replication's level to that distance; 0 gives the band the replication's envelope; off to disable.")
     var levelGuard: String = BandwidthExtension.Options().levelGuard.map { String(format: "%g", $0) } ?? "off"
+    @Option(help: "Fuse the engine's band with a band replication of the input (sbr) or keep it as generated (none).")
+    var fuse: BandwidthExtension.Fusion = BandwidthExtension.Options().fuse
     @Option(name: .customLong("above-8k"), help: "Above the engine's 8 kHz, up to the output's Nyquist: band replication (sbr) or none.")
     var above8k: BandwidthExtension.AboveEngine = BandwidthExtension.Options().above8k
     @Option(parsing: .unconditional, help: "Gain of the new band in dB (like a wet/dry control).") var gain: Double = BandwidthExtension.Options().gain
@@ -52,6 +54,7 @@ struct Bwe: ParsableCommand {
         o.channels = midSide ? .midSide : .perChannel
         o.prior = prior
         o.above8k = above8k
+        o.fuse = fuse
         o.gain = gain
         if levelGuard != "off" {
             guard let g = Double(levelGuard) else { throw ValidationError("--level-guard '\(levelGuard)' is not a number of dB or off") }
@@ -64,3 +67,4 @@ struct Bwe: ParsableCommand {
 
 extension BandwidthExtension.Prior: ExpressibleByArgument {}
 extension BandwidthExtension.AboveEngine: ExpressibleByArgument {}
+extension BandwidthExtension.Fusion: ExpressibleByArgument {}

@@ -42,6 +42,23 @@ final class TaskCommandTests: XCTestCase {
         try expectError(["bwe", "--plot", folder + "/p.png", wav, wav], "--plot needs exactly one input")
     }
 
+    /// Telephone audio (8 kHz, full band at its rate) is extended from the foot of its
+    /// resampler's transition band, 0.95 of Nyquist, and written at the engine's rate.
+    func testTelephoneSpeechIsExtendedFromBelowItsNyquist() throws {
+        var g = SplitMix64(seed: 11)
+        let x = (0..<16000).map { _ in Float(0.2 * (g.uniform() * 2 - 1)) }
+        let phone = folder + "/phone.wav"
+        try AudioWriter.write(AudioBuffer(sampleRate: 8000, mono: x), to: phone)
+        let r = try CLI.run(["bwe", phone, "-o", folder + "/wide.wav", "--iterations", "1", "--quiet", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let line = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let report = try XCTUnwrap(line["report"] as? [String: Any])
+        XCTAssertEqual(report["cutoff_hz"] as? Double, 3800)
+        XCTAssertEqual(report["output_rate"] as? Double, 22050)
+        XCTAssertEqual(report["fuse"] as? String, "sbr")
+        XCTAssertEqual(try AudioFileReader(path: folder + "/wide.wav").info.sampleRate, 22050)
+    }
+
     func testPlotIsRefusedWhereThereIsNoAudioToDraw() throws {
         for args in [["embed", "--plot", folder + "/p.png", wav], ["embed", "--text", "rain", "--plot", folder + "/p.png"]] {
             let r = try CLI.run(args)
