@@ -101,7 +101,7 @@ def gap_start(x, seconds, rng):
     return int(max(starts, key=lambda s: float(np.sum(x[s:s + n] ** 2))))
 
 
-def gate_gap(chosen, tmp, model, threads):
+def gate_gap(chosen, tmp, model, threads, extra=()):
     result = {}
     for seconds in GAPS:
         rng = np.random.default_rng(int(seconds * 1000))
@@ -113,7 +113,7 @@ def gate_gap(chosen, tmp, model, threads):
             holed[s:s + n] = 0
             src, dst = tmp / f"gap{seconds}-{k:03d}.wav", tmp / f"fill{seconds}-{k:03d}.wav"
             sf.write(src, holed, SR, subtype="FLOAT")
-            restore("fill-gap", src, "--at", f"{s / SR:.6f}", "--length", f"{seconds}", "-o", dst, "--encoding", "float",
+            restore("fill-gap", src, "--at", f"{s / SR:.6f}", "--length", f"{seconds}", "-o", dst, "--encoding", "float", *extra,
                     model=model, threads=threads)
             y = sf.read(dst, dtype="float32")[0]
             ref = x[s:s + n]
@@ -346,6 +346,7 @@ def main():
     ap.add_argument("--probe-clips", type=int, default=240)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default="bwe,gap,prompts,probe,tokens")
+    ap.add_argument("--fill-gap-args", default="", help="extra options for fill-gap (studies of its options; the gates use none)")
     args = ap.parse_args()
     model = args.model.resolve()
     name = args.name or model.name
@@ -370,7 +371,7 @@ def main():
         if gate == "bwe":
             result["bwe"] = gate_bwe(chosen, tmp, model, args.threads)
         elif gate == "gap":
-            result["gap"] = gate_gap(chosen, tmp, model, args.threads)
+            result["gap"] = gate_gap(chosen, tmp, model, args.threads, args.fill_gap_args.split())
         elif gate == "prompts":
             result["prompts"] = gate_prompts(clips(args.judge_clips, seed=2, min_seconds=2.0, kinds=set(PROMPTS)), tmp, model, args.threads)
         elif gate == "probe":

@@ -48,7 +48,8 @@ def clip_audio(c, pcm):
 
 def clips(n, seed=0, full_band_only=False, min_seconds=4.0, kinds=None):
     """n validation clips of corpus v2, balanced over kinds (effect, midi, music, speech):
-    dicts with id, kind, source, file, bandwidth_hz and audio (22 050 Hz float32). With
+    dicts with id, kind, source, file, type (window or montage), offset (s, windows),
+    bandwidth_hz and audio (22 050 Hz float32). With
     full_band_only, only clips whose measured bandwidth reaches 7.5 kHz (usable references
     for bandwidth extension)."""
     plan = [c for c in _jsonl(CACHE_V2 / "plan.jsonl") if c["split"] == "validation" and c["samples"] >= min_seconds * 22050]
@@ -87,7 +88,7 @@ def clips(n, seed=0, full_band_only=False, min_seconds=4.0, kinds=None):
         if np.sqrt(np.mean(x ** 2)) < 1e-3:
             continue
         out.append({"id": f"{c['source']}:{c['file']}:{c.get('offset', 0)}", "kind": c["kind"], "source": c["source"],
-                    "file": c["file"], "bandwidth_hz": bandwidth(c), "audio": x})
+                    "file": c["file"], "type": c["type"], "offset": c.get("offset", 0.0), "bandwidth_hz": bandwidth(c), "audio": x})
     return out
 
 

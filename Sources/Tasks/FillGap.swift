@@ -33,19 +33,23 @@ public struct FillGap: RestoreTask {
                                             context: Self.minimumContext, path: input.path, noun: "gap", verb: "filled")
         }
         var gains: [Double: [Float]] = [:]
+        var guardReport: LevelGuardReport? = nil
         let source = try ValidatedAudioSource(path: input.path)
         if let restorer {
             let model = restorer.model
             let xf = Int((options.crossfade.seconds * rate).rounded())
+            let guard_ = options.levelGuard.map { tolerance in { (_: [Float]) in BandGuide.neighbours(toleranceDB: Float(tolerance)) } }
             let job = RestorationJob(layout: .around(clusters: clusters, totalFrames: planned.frames), channels: options.channels,
                                      sampling: context.sampling, mask: { p in Self.mask(clusters[p.index], placement: p, model: model) },
                                      vocodeFrames: { p in Self.framesAround(clusters[p.index], placement: p, model: model, crossfade: xf) },
+                                     guide: guard_,
                                      splice: { original, generated, p in
                                          var out = original
                                          for g in clusters[p.index] { gains[g.start] = Self.splice(g, original: original, generated: generated, into: &out, sliceStart: p.sliceStart, crossfade: xf) }
                                          return out
                                      })
-            try restorer.run(source, job: job, output: output, options: context.writeOptions, expectedFrames: planned.frames, progress: context.progress)
+            let r = try restorer.run(source, job: job, output: output, options: context.writeOptions, expectedFrames: planned.frames, progress: context.progress)
+            if options.levelGuard != nil { guardReport = r.levelGuard }
         } else {
             let writer = try AudioStreamWriter(path: output, sampleRate: rate, channelCount: planned.channels, options: context.writeOptions)
             while let block = try source.read(maxFrames: 65536) { try writer.write(block) }
@@ -55,8 +59,12 @@ public struct FillGap: RestoreTask {
         context.notes.append(gaps.isEmpty ? "\(input.path): no gaps found; copied unchanged"
                              : "\(input.path): filled \(gaps.count) gap\(gaps.count == 1 ? "" : "s")\(found)")
         let reports: [JSONValue] = gaps.map { g in .object(["start": .of(g.start), "end": .of(g.end), "gain": .array((gains[g.start] ?? []).map { .of(Double($0)) })]) }
-        return TaskResult(task: Self.name, input: input.path, outputs: [output],
-                          report: ["gaps": .array(reports), "filled": .of(gaps.count), "detected": .of(planned.detected)])
+        var report: [String: JSONValue] = ["gaps": .array(reports), "filled": .of(gaps.count), "detected": .of(planned.detected)]
+        if let g = guardReport {
+            report["level_guard"] = .object(["cells": .of(g.cells), "corrected": .of(g.corrected),
+                                             "mean_correction_db": .of(g.corrected > 0 ? g.signedDB / Double(g.corrected) : 0)])
+        }
+        return TaskResult(task: Self.name, input: input.path, outputs: [output], report: report)
     }
 
     /// Every row of the columns whose frames' analysis windows touch a gap; the generated mel

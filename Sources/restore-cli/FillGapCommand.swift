@@ -39,6 +39,8 @@ struct FillGapCommand: ParsableCommand {
     @Flag(help: "Print the gaps that would be filled and write nothing.") var list = false
     @Option(parsing: .unconditional, help: "Crossfade at each edge of a gap.") var crossfade: String = "10ms"
     @Flag(help: "Process stereo as mid and side instead of left and right.") var midSide = false
+    @Option(parsing: .unconditional, help: "Move generated cells further than this many dB from the level beside the gap to that distance; off to disable.")
+    var levelGuard: String = FillGap.Options().levelGuard.map { String(format: "%g", $0) } ?? "off"
     @OptionGroup var output: OutputOptions
     @OptionGroup var format: AudioFormatOptions
     @OptionGroup var sampling: SamplingOptions
@@ -60,6 +62,12 @@ struct FillGapCommand: ParsableCommand {
         o.maxDropout = try Self.time(maxDropout, "--max-dropout")
         o.crossfade = try Self.time(crossfade, "--crossfade")
         o.channels = midSide ? .midSide : .perChannel
+        if levelGuard != "off" {
+            guard let g = Double(levelGuard) else { throw ValidationError("--level-guard '\(levelGuard)' is not a number of dB or off") }
+            o.levelGuard = g
+        } else {
+            o.levelGuard = nil
+        }
         let task = try FillGap(options: o)
         if list { return try Self.list(task, inputs: inputs, json: display.json) }
         try TaskCommand.run(task, inputs: inputs, suffix: "filled", output: output, format: format, engine: engine, sampling: sampling, display: display)

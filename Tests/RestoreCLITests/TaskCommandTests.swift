@@ -59,6 +59,22 @@ final class TaskCommandTests: XCTestCase {
         XCTAssertEqual(try AudioFileReader(path: folder + "/wide.wav").info.sampleRate, 22050)
     }
 
+    /// `--level-guard off` turns the guard off (it once kept the default).
+    func testLevelGuardOffTurnsTheGuardOff() throws {
+        for (command, extra) in [("bwe", ["--cutoff", "4000"]), ("fill-gap", ["--at", "0.4s", "--length", "0.1s"])] {
+            let r = try CLI.run([command, wav, "-o", folder + "/\(command).wav", "--iterations", "1", "--quiet", "--json", "--level-guard", "off"] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let line = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            let settings = try XCTUnwrap(line["settings"] as? [String: Any])
+            XCTAssertNil(settings["level_guard"], command)
+            XCTAssertNil((line["report"] as? [String: Any])?["level_guard"], command)
+            let on = try CLI.run([command, wav, "-o", folder + "/\(command)-on.wav", "--iterations", "1", "--quiet", "--json", "--level-guard", "3"] + extra)
+            let onLine = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(on.stdout.utf8)) as? [String: Any])
+            XCTAssertEqual((onLine["settings"] as? [String: Any])?["level_guard"] as? Double, 3, command)
+            XCTAssertNotNil((onLine["report"] as? [String: Any])?["level_guard"], command)
+        }
+    }
+
     func testPlotIsRefusedWhereThereIsNoAudioToDraw() throws {
         for args in [["embed", "--plot", folder + "/p.png", wav], ["embed", "--text", "rain", "--plot", folder + "/p.png"]] {
             let r = try CLI.run(args)

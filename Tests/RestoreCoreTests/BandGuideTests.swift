@@ -39,6 +39,32 @@ final class BandGuideTests: XCTestCase {
 
     /// Cells further than the tolerance from the expected level are moved to its edge;
     /// cells inside it and bins outside the generated part are untouched.
+    /// Gap filling's expected levels: each row's level in the known columns, interpolated
+    /// linearly across the generated ones; one side where only one exists; padding ignored.
+    func testNeighbourLevelsInterpolateAcrossGeneratedColumns() {
+        let rows = 2, cols = 6, fpt = 2, bpr = 2, bins = rows * bpr, frames = cols * fpt
+        // Row 0 at −0.2 on the left and 0.4 on the right; row 1 at 0.5 everywhere known.
+        var window = [Float](repeating: 0, count: bins * frames)
+        for b in 0..<bins { for f in 0..<frames { window[b * frames + f] = b < bpr ? (f < 6 ? -0.2 : 0.4) : 0.5 } }
+        // Columns 2 and 3 generated in both rows; column 5 past the audio (frames 10, 11).
+        var known = [Bool](repeating: true, count: rows * cols)
+        for r in 0..<rows { known[r * cols + 2] = false; known[r * cols + 3] = false }
+        let e = LevelGuard.neighbourLevels(window: window, bins: bins, frames: frames, rows: rows, columns: cols, binsPerRow: bpr,
+                                           framesPerToken: fpt, known: known, audio: 0..<10)
+        // Row 0: column 1 at −0.2, column 4 at 0.4 → columns 2 and 3 at 0.0 and 0.2.
+        XCTAssertEqual(e[0 * frames + 4], 0.0, accuracy: 1e-6)
+        XCTAssertEqual(e[1 * frames + 7], 0.2, accuracy: 1e-6)
+        XCTAssertEqual(e[3 * frames + 5], 0.5, accuracy: 1e-6)
+        // Known cells are not expectations.
+        XCTAssertEqual(e[0 * frames + 0], -1)
+        // Only a left neighbour: its level.
+        var leftOnly = known
+        for r in 0..<rows { leftOnly[r * cols + 4] = false; leftOnly[r * cols + 5] = false }
+        let l = LevelGuard.neighbourLevels(window: window, bins: bins, frames: frames, rows: rows, columns: cols, binsPerRow: bpr,
+                                           framesPerToken: fpt, known: leftOnly, audio: 0..<12)
+        XCTAssertEqual(l[0 * frames + 9], -0.2, accuracy: 1e-6)
+    }
+
     func testLevelGuardClampsCellMeansToTheTolerance() {
         let bins = 32, frames = 8
         var generated = [Float](repeating: -0.5, count: bins * frames)     // −55 dB

@@ -1,16 +1,22 @@
 import Foundation
 
-/// A DSP estimate of the band the engine generates (for bandwidth extension: the input's
-/// spectral band replication), used in two ways that keep the new band's level true:
+/// Expected levels for what the engine generates, from a DSP estimate of the band (for
+/// bandwidth extension: the input's spectral band replication) or from the known columns
+/// beside the generated ones (gap filling), used in two ways that keep the level true:
 /// * prior-initialised decoding: the masked tokens start from the estimate's tokens and
 ///   only the least probable of them are re-masked (`initialMaskRatio`);
 /// * a level guard: each generated cell (one token row's bins × `framesPerCell` frames) whose
 ///   mean level is more than `toleranceDB` from the estimate's is moved to the edge of the
 ///   tolerance. The engine keeps its fine structure; the estimate, which follows the input
 ///   frame by frame, bounds its envelope.
+/// With `fromNeighbours`, a row's expected level in a generated column is its level in the
+/// nearest known columns on either side, interpolated linearly across (one side if only one
+/// exists); there is no prior then.
 public struct BandGuide: Sendable {
-    /// The estimate at the engine's rate, aligned with the window's slice.
+    /// The estimate at the engine's rate, aligned with the window's slice (unused with
+    /// `fromNeighbours`).
     public var estimate: [Float]
+    public var fromNeighbours = false
     public var priorTokens: Bool
     public var initialMaskRatio: Float
     /// nil: no level guard.
@@ -25,6 +31,13 @@ public struct BandGuide: Sendable {
         self.initialMaskRatio = initialMaskRatio
         self.toleranceDB = toleranceDB
         self.framesPerCell = framesPerCell
+    }
+
+    /// A level guard whose expected levels come from the known columns beside the generated ones.
+    public static func neighbours(toleranceDB: Float) -> BandGuide {
+        var g = BandGuide(estimate: [], toleranceDB: toleranceDB)
+        g.fromNeighbours = true
+        return g
     }
 }
 
@@ -44,6 +57,38 @@ public struct LevelGuardReport: Sendable, Equatable {
 }
 
 public enum LevelGuard {
+    /// Expected levels (bins × frames, normalised mel) from `window` for the guard with
+    /// `BandGuide.neighbours`: in known columns each row's mean over the column's frames inside
+    /// the audio (`audio`, window frames), in generated columns the linear interpolation of
+    /// the nearest known ones on each side. Cells with no known column in their row stay at −1.
+    public static func neighbourLevels(window: [Float], bins: Int, frames: Int, rows: Int, columns: Int, binsPerRow: Int,
+                                       framesPerToken fpt: Int, known: [Bool], audio: Range<Int>) -> [Float] {
+        var expected = [Float](repeating: -1, count: bins * frames)
+        for r in 0..<rows {
+            let binRange = (r * binsPerRow)..<min(bins, (r + 1) * binsPerRow)
+            var level = [Float?](repeating: nil, count: columns)
+            for c in 0..<columns where known[r * columns + c] {
+                let frameRange = ((c * fpt)..<((c + 1) * fpt)).clamped(to: audio)
+                guard !frameRange.isEmpty else { continue }
+                var sum: Float = 0
+                for b in binRange { for f in frameRange { sum += window[b * frames + f] } }
+                level[c] = sum / Float(binRange.count * frameRange.count)
+            }
+            for c in 0..<columns where !known[r * columns + c] {
+                let left = (0..<c).last { level[$0] != nil }, right = ((c + 1)..<columns).first { level[$0] != nil }
+                let value: Float
+                switch (left, right) {
+                case let (l?, r?): value = level[l]! + (level[r]! - level[l]!) * Float(c - l) / Float(r - l)
+                case let (l?, nil): value = level[l]!
+                case let (nil, r?): value = level[r]!
+                default: continue
+                }
+                for b in binRange { for f in (c * fpt)..<min(frames, (c + 1) * fpt) { expected[b * frames + f] = value } }
+            }
+        }
+        return expected
+    }
+
     /// dB per unit of normalised mel: [−1, 1] spans the front end's dbMin…dbMax (100 dB for
     /// the standard front end, more for a tokenizer with a lower floor).
     public static func dBPerUnit(_ config: MelConfig) -> Float { (config.dbMax - config.dbMin) / 2 }

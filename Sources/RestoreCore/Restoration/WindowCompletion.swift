@@ -70,7 +70,7 @@ public struct WindowCompletion {
             return w
         }
         let window = windowed(mel)
-        let estimate = guide.map { windowed(fe.normalizedMel($0.estimate)) }
+        let estimate = guide.flatMap { $0.fromNeighbours ? nil : windowed(fe.normalizedMel($0.estimate)) }
         var grid = model.tokenizer.encode(MelSpectrogram(melCount: bands, frames: wf, values: window))
         precondition(grid.rows == rows && grid.columns == cols && mask.known.count == rows * cols)
         var known = mask.known
@@ -105,11 +105,15 @@ public struct WindowCompletion {
         }
         var decoded = model.tokenizer.decode(grid, frames: wf)
         var levelGuard = LevelGuardReport()
-        if let guide, let tolerance = guide.toleranceDB, let estimate {
+        let inside = max(0, min(wf, frames - j0))
+        let expected = guide.flatMap { g in
+            g.fromNeighbours ? LevelGuard.neighbourLevels(window: window, bins: bands, frames: wf, rows: rows, columns: cols, binsPerRow: model.binsPerRow,
+                                                           framesPerToken: fpt, known: known, audio: min(inside, max(0, -j0))..<inside) : estimate
+        }
+        if let guide, let tolerance = guide.toleranceDB, let expected {
             // Only rows the engine generated, and only frames inside the audio.
             let generatedRows = (0..<rows).filter { r in (0..<cols).contains { !known[r * cols + $0] } }
-            let inside = max(0, min(wf, frames - j0))
-            levelGuard = LevelGuard.apply(generated: &decoded.values, expected: estimate, bins: bands, frames: wf, rows: generatedRows,
+            levelGuard = LevelGuard.apply(generated: &decoded.values, expected: expected, bins: bands, frames: wf, rows: generatedRows,
                                           binsPerRow: model.binsPerRow, framesPerCell: guide.framesPerCell ?? fpt, toleranceDB: tolerance,
                                           mel: fe.config,
                                           weight: { b, f in f < inside && f + j0 >= 0 ? mask.generatedWeight(b, f) : 0 })
