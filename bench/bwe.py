@@ -12,7 +12,8 @@ of `restore bwe`'s level options beside the DSP baselines:
   LSD 0–8 kHz and the 4–8 kHz level bias;
 * above the engine's 8 kHz: validation clips whose source file (an installed package's)
   has content above 11 kHz, at 44.1 kHz, low-passed at 4 kHz: LSD over 8–16 kHz of
-  `restore bwe` (with and without `--above-8k sbr`) beside SBR and the empty band.
+  `restore bwe` (defaults: `--above-8k auto`, replication above the engine's Nyquist; and
+  `--above-8k none`) beside SBR and the empty band.
 
     .venv/bin/python bench/bwe.py [--clips 24] [--options "plain;prior;guard;prior+guard;fuse;defaults"] [--model DIR --out NAME.json]
 Writes bench/results/bwe.json (or --out) and prints the tables.
@@ -79,7 +80,10 @@ def band_lsd(ref, est, sr, lo, hi):
 
 
 def installed_file(source, rel, cache={}):
-    """The path of an installed package's file, or None."""
+    """The path of an installed package's file (the manifest names it by absolute path, or
+    relative to the package's data folder), or None."""
+    if rel.startswith("/"):
+        return rel if os.path.isfile(rel) else None
     if source not in cache:
         r = subprocess.run(["dpkg", "-L", source], capture_output=True, text=True)
         cache[source] = r.stdout.splitlines() if r.returncode == 0 else []
@@ -120,7 +124,7 @@ def above_8k(args, model, tmp, rate=44100):
     if not rows:
         return {"clips": 0}
     runs = {"bwe defaults": run_bwe(inputs, tmp / "wide-defaults", ["--cutoff", str(int(CUTOFF)), *model], args.threads),
-            "bwe --above-8k sbr": run_bwe(inputs, tmp / "wide-above", ["--cutoff", str(int(CUTOFF)), "--above-8k", "sbr", *model], args.threads)}
+            "bwe --above-8k none": run_bwe(inputs, tmp / "wide-none", ["--cutoff", str(int(CUTOFF)), "--above-8k", "none", *model], args.threads)}
     for k, x in enumerate(refs):
         low = sf.read(inputs[k], dtype="float32")[0]
         methods = {"low-pass input": low, "SBR": sbr.spectral_band_replication(low, rate, CUTOFF)}
@@ -138,7 +142,7 @@ def demo(model, threads, tmp):
     ex = ROOT / "Examples"
     out = tmp / "demo"
     out.mkdir(exist_ok=True)
-    subprocess.run([RESTORE, "bwe", str(ex / "chords-lowpass-4k.flac"), "-o", str(out) + "/", "--overwrite", "--quiet",
+    subprocess.run([RESTORE, "bwe", str(ex / "chords-lowpass-4k.flac"), "-o", str(out / "chords-lowpass-4k.wav"), "--overwrite", "--quiet",
                     "--encoding", "float", "--threads", str(threads), *model], check=True, capture_output=True)
     signals = {"original": sf.read(ex / "chords.flac", dtype="float32")[0], "low-pass input": sf.read(ex / "chords-lowpass-4k.flac", dtype="float32")[0],
                "bwe": sf.read(out / "chords-lowpass-4k.wav", dtype="float32")[0]}
@@ -167,21 +171,10 @@ def table(rows, keys, title):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--clips", type=int, default=24)
-    ap.add_argument("--options", default="plain;prior;guard;prior+guard;fuse;defaults")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-telephone", action="store_true")
-    ap.add_argument("--no-44k", action="store_true")
-    ap.add_argument("--model", help="model folder (default: the shipped Models/default)")
-    ap.add_argument("--out", default="bwe.json", help="result file name under bench/results/")
-    args = ap.parse_args()
-    model = ["--model", args.model] if args.model else []
-    if "RESTORE" not in os.environ:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "restore"], cwd=ROOT, check=True, capture_output=True)
+def main_table(args, model, tmp, partial):
+    """Per-clip scores of every option set on the 4 kHz low-passes (saved to `partial` as
+    each set finishes)."""
     chosen = clips(args.clips, full_band_only=True)
-    tmp = pathlib.Path(tempfile.mkdtemp())
     refs, inputs = [], []
     for k, c in enumerate(chosen):
         x = c["audio"]
@@ -199,13 +192,45 @@ def main():
         for k, (x, y) in enumerate(zip(refs, outs)):
             rows[k]["methods"][f"bwe {name}"] = scores(x, y)
         print(f"bwe {name}: done", flush=True)
-        # Partial results survive an interrupted run.
-        partial = ROOT / "bench" / "results" / "bwe.partial.json"
+        # Partial results survive an interrupted run (`--only main-from-partial` reads them).
         partial.write_text(json.dumps({"per_clip": rows}, indent=1) + "\n")
-    result = {"clips": len(rows), "cutoff_hz": CUTOFF, "per_clip": rows,
-              "table": table(rows, ["lsd", "lsd_hf", "bias_db", "envelope_db"], "BWE from 4 kHz (22 050 Hz clips; bias = median)")}
+    return rows
 
-    if not args.no_telephone:
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clips", type=int, default=24)
+    ap.add_argument("--options", default="plain;prior;guard;prior+guard;fuse;defaults")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-telephone", action="store_true")
+    ap.add_argument("--no-44k", action="store_true")
+    ap.add_argument("--only", default="main,telephone,44k,demo",
+                    help="sections to run; the others are kept from the existing result file")
+    ap.add_argument("--model", help="model folder (default: the shipped Models/default)")
+    ap.add_argument("--out", default="bwe.json", help="result file name under bench/results/")
+    args = ap.parse_args()
+    model = ["--model", args.model] if args.model else []
+    if "RESTORE" not in os.environ:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "restore"], cwd=ROOT, check=True, capture_output=True)
+    only = set(args.only.split(","))
+    out = ROOT / "bench" / "results" / args.out
+    result = json.loads(out.read_text()) if out.exists() and only != set(ap.get_default("only").split(",")) else {}
+    partial = ROOT / "bench" / "results" / "bwe.partial.json"
+
+    def save():
+        out.write_text(json.dumps(result, indent=1) + "\n")
+
+    tmp = pathlib.Path(tempfile.mkdtemp())
+    if "main" in only or "main-from-partial" in only:
+        if "main-from-partial" in only:
+            # The per-clip scores an interrupted run left (every option set it finished).
+            rows = json.loads(partial.read_text())["per_clip"]
+        else:
+            rows = main_table(args, model, tmp, partial)
+        result.update({"clips": len(rows), "cutoff_hz": CUTOFF, "per_clip": rows,
+                       "table": table(rows, ["lsd", "lsd_hf", "bias_db", "envelope_db"], "BWE from 4 kHz (22 050 Hz clips; bias = median)")})
+        save()
+    if "telephone" in only and not args.no_telephone:
         speech = [c for c in clips(4 * args.clips, full_band_only=True) if c["kind"] == "speech"][: args.clips]
         tel_rows, tel_inputs, tel_refs = [], [], []
         for k, c in enumerate(speech):
@@ -225,11 +250,13 @@ def main():
                     m: {"lsd_0_8k": lsd(x, v, cutoff=8000, band="lf"), "bias_db": level_bias(x, v)} for m, v in methods.items()}})
             result["telephone"] = {"clips": len(tel_rows), "per_clip": tel_rows,
                                    "table": table(tel_rows, ["lsd_0_8k", "bias_db"], "Telephone speech (8 kHz) to 22 050 Hz")}
-    if not args.no_44k:
+            save()
+    if "44k" in only and not args.no_44k:
         result["above_8k"] = above_8k(args, model, tmp)
-    result["demo"] = demo(model, args.threads, tmp)
-    out = ROOT / "bench" / "results" / args.out
-    out.write_text(json.dumps(result, indent=1) + "\n")
+        save()
+    if "demo" in only:
+        result["demo"] = demo(model, args.threads, tmp)
+        save()
     print(f"\nwrote {out}")
 
 

@@ -19,7 +19,7 @@ public struct BandwidthExtension: RestoreTask {
     /// How the new band's level is kept true (see `BandGuide`).
     public enum Prior: String, Codable, Sendable, CaseIterable { case sbr, none }
     /// What fills the band above the engine's 8 kHz (see `Options.above8k`).
-    public enum AboveEngine: String, Codable, Sendable, CaseIterable { case sbr, none }
+    public enum AboveEngine: String, Codable, Sendable, CaseIterable { case auto, sbr, none }
     /// Whether the engine's band is fused with band replication (see `Options.fuse`).
     public enum Fusion: String, Codable, Sendable, CaseIterable { case sbr, none }
 
@@ -45,7 +45,11 @@ public struct BandwidthExtension: RestoreTask {
         public var fuse: Fusion = .sbr
         /// Above the engine's 8 kHz mel ceiling, up to the output's Nyquist: band replication
         /// of the engine's top band, or nothing (the vocoder's own haze).
-        public var above8k: AboveEngine = .none
+        /// `auto`: band replication only where the output reaches past the engine's Nyquist
+        /// (11.025 kHz), which the vocoder never fills; below it the fused band is measured
+        /// better. 44.1 kHz clips from 4 kHz (12 music clips), LSD 8–16 kHz: 1.694 with
+        /// replication, 4.200 without, band replication alone 1.721.
+        public var above8k: AboveEngine = .auto
         /// Gain of the new band (dB), like a wet/dry control.
         public var gain: Double = 0
         /// The command line's defaults.
@@ -178,7 +182,8 @@ public struct BandwidthExtension: RestoreTask {
                 let replication = BandReplication.extend(original.channels[ch], rate: rate, cutoff: cutoff)
                 y = BandFusion.fuse(y, with: replication, rate: rate, band: cutoff...top)
             }
-            if o.above8k == .sbr && rate / 2 > ceiling { y = BandReplication.continueAbove(y, rate: rate, edge: ceiling) }
+            let continues = o.above8k == .sbr || (o.above8k == .auto && rate / 2 > engineNyquist)
+            if continues && rate / 2 > ceiling { y = BandReplication.continueAbove(y, rate: rate, edge: ceiling) }
             if g != 1 {
                 // Only the new band: the generated signal's part above the cutoff.
                 let high = BandSplice.join(low: [Float](repeating: 0, count: y.count), high: y, cutoff: cutoff, rate: rate)

@@ -22,7 +22,8 @@ extension FillGap {
         /// silent between two loud sides. Measured with `make validate`'s gaps (16 clips, each
         /// gap at the loudest of 8 places; LSD inside the gap): the shipped model 2.145 → 1.996
         /// at 0.5 s and 2.139 → 2.032 at 1.5 s with 6 dB (12 dB: 2.020, 2.091); the 8×384
-        /// candidate at 3,000 steps 2.555 → 2.245 and 2.553 → 2.040.
+        /// candidate at 3,000 steps 2.555 → 2.245 and 2.553 → 2.040 (bench/results/fill-gap-guard/,
+        /// `bench/validate.py --only gap --fill-gap-args "--level-guard DB"`).
         public var levelGuard: Double? = 6
         public init() {}
         public static let keys = ["at", "length", "gaps", "detect", "min-dropout", "max-dropout", "crossfade", "channels", "level-guard"]

@@ -40,7 +40,7 @@ struct Bwe: ParsableCommand {
     var levelGuard: String = BandwidthExtension.Options().levelGuard.map { String(format: "%g", $0) } ?? "off"
     @Option(help: "Fuse the engine's band with a band replication of the input (sbr) or keep it as generated (none).")
     var fuse: BandwidthExtension.Fusion = BandwidthExtension.Options().fuse
-    @Option(name: .customLong("above-8k"), help: "Above the engine's 8 kHz, up to the output's Nyquist: band replication (sbr) or none.")
+    @Option(name: .customLong("above-8k"), help: "Above the engine's 8 kHz, up to the output's Nyquist: band replication (sbr), none, or auto (sbr for outputs above 22.05 kHz).")
     var above8k: BandwidthExtension.AboveEngine = BandwidthExtension.Options().above8k
     @Option(parsing: .unconditional, help: "Gain of the new band in dB (like a wet/dry control).") var gain: Double = BandwidthExtension.Options().gain
     @OptionGroup var output: OutputOptions
