@@ -162,8 +162,7 @@ public struct BandwidthExtension: RestoreTask {
         report["windows"] = .of(r.windows)
         report["generated_tokens"] = .of(r.generatedTokens)
         if options.levelGuard != nil {
-            report["level_guard"] = .object(["cells": .of(r.levelGuard.cells), "corrected": .of(r.levelGuard.corrected),
-                                             "mean_correction_db": .of(r.levelGuard.corrected > 0 ? r.levelGuard.signedDB / Double(r.levelGuard.corrected) : 0)])
+            report["level_guard"] = r.levelGuard.json
         }
         return TaskResult(task: Self.name, input: input.path, outputs: [output], report: report)
     }
@@ -255,6 +254,13 @@ public struct BandwidthExtension: RestoreTask {
             return Float(max(0, min(1, (Double(b) - (centre - 1.5)) / 3)))
         }
         return WindowMask(known: known) { b, _ in weights[b] }
+    }
+}
+
+extension LevelGuardReport {
+    /// The report's `level_guard` object (bwe, fill-gap).
+    var json: JSONValue {
+        .object(["cells": .of(cells), "corrected": .of(corrected), "mean_correction_db": .of(corrected > 0 ? signedDB / Double(corrected) : 0)])
     }
 }
 

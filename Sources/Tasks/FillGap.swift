@@ -60,10 +60,7 @@ public struct FillGap: RestoreTask {
                              : "\(input.path): filled \(gaps.count) gap\(gaps.count == 1 ? "" : "s")\(found)")
         let reports: [JSONValue] = gaps.map { g in .object(["start": .of(g.start), "end": .of(g.end), "gain": .array((gains[g.start] ?? []).map { .of(Double($0)) })]) }
         var report: [String: JSONValue] = ["gaps": .array(reports), "filled": .of(gaps.count), "detected": .of(planned.detected)]
-        if let g = guardReport {
-            report["level_guard"] = .object(["cells": .of(g.cells), "corrected": .of(g.corrected),
-                                             "mean_correction_db": .of(g.corrected > 0 ? g.signedDB / Double(g.corrected) : 0)])
-        }
+        if let g = guardReport { report["level_guard"] = g.json }
         return TaskResult(task: Self.name, input: input.path, outputs: [output], report: report)
     }
 

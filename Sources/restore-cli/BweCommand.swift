@@ -37,7 +37,7 @@ struct Bwe: ParsableCommand {
     @Option(help: "Start decoding from the tokens of a band replication of the input (sbr) or from nothing (none).")
     var prior: BandwidthExtension.Prior = BandwidthExtension.Options().prior
     @Option(parsing: .unconditional, help: "Move generated cells (a token row × 2 frames) further than this many dB from the band replication's level to that distance; 0 gives the band the replication's envelope; off to disable.")
-    var levelGuard: String = BandwidthExtension.Options().levelGuard.map { String(format: "%g", $0) } ?? "off"
+    var levelGuard: String = LevelGuardArgument.text(BandwidthExtension.Options().levelGuard)
     @Option(help: "Fuse the engine's band with a band replication of the input (sbr) or keep it as generated (none).")
     var fuse: BandwidthExtension.Fusion = BandwidthExtension.Options().fuse
     @Option(name: .customLong("above-8k"), help: "Above the engine's 8 kHz, up to the output's Nyquist: band replication (sbr), none, or auto (sbr for outputs above 22.05 kHz).")
@@ -59,12 +59,7 @@ struct Bwe: ParsableCommand {
         o.above8k = above8k
         o.fuse = fuse
         o.gain = gain
-        if levelGuard != "off" {
-            guard let g = Double(levelGuard) else { throw ValidationError("--level-guard '\(levelGuard)' is not a number of dB or off") }
-            o.levelGuard = g
-        } else {
-            o.levelGuard = nil
-        }
+        o.levelGuard = try LevelGuardArgument.parse(levelGuard)
         let task = try BandwidthExtension(options: o)
         try TaskCommand.run(task, inputs: inputs, suffix: "bwe", output: output, format: format, engine: engine, sampling: sampling, display: display)
     }

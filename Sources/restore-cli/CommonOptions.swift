@@ -68,3 +68,13 @@ struct EngineOptions: ParsableArguments {
     /// Makes the command's context the main thread's, where its one job runs.
     func apply() { context.adopt() }
 }
+
+/// `--level-guard DB|off` (bwe, fill-gap): a tolerance in dB, or nil for off.
+enum LevelGuardArgument {
+    static func text(_ value: Double?) -> String { value.map { String(format: "%g", $0) } ?? "off" }
+    static func parse(_ text: String) throws -> Double? {
+        if text == "off" { return nil }
+        guard let g = Double(text) else { throw ValidationError("--level-guard '\(text)' is not a number of dB or off") }
+        return g
+    }
+}

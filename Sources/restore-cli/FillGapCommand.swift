@@ -40,7 +40,7 @@ struct FillGapCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Crossfade at each edge of a gap.") var crossfade: String = "10ms"
     @Flag(help: "Process stereo as mid and side instead of left and right.") var midSide = false
     @Option(parsing: .unconditional, help: "Move generated cells further than this many dB from the level beside the gap to that distance; off to disable.")
-    var levelGuard: String = FillGap.Options().levelGuard.map { String(format: "%g", $0) } ?? "off"
+    var levelGuard: String = LevelGuardArgument.text(FillGap.Options().levelGuard)
     @OptionGroup var output: OutputOptions
     @OptionGroup var format: AudioFormatOptions
     @OptionGroup var sampling: SamplingOptions
@@ -62,12 +62,7 @@ struct FillGapCommand: ParsableCommand {
         o.maxDropout = try Self.time(maxDropout, "--max-dropout")
         o.crossfade = try Self.time(crossfade, "--crossfade")
         o.channels = midSide ? .midSide : .perChannel
-        if levelGuard != "off" {
-            guard let g = Double(levelGuard) else { throw ValidationError("--level-guard '\(levelGuard)' is not a number of dB or off") }
-            o.levelGuard = g
-        } else {
-            o.levelGuard = nil
-        }
+        o.levelGuard = try LevelGuardArgument.parse(levelGuard)
         let task = try FillGap(options: o)
         if list { return try Self.list(task, inputs: inputs, json: display.json) }
         try TaskCommand.run(task, inputs: inputs, suffix: "filled", output: output, format: format, engine: engine, sampling: sampling, display: display)
