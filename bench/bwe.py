@@ -46,6 +46,8 @@ OPTION_SETS = {
     "guard6": ["--prior", "none", "--level-guard", "6", "--fuse", "none"],
     "prior+guard": ["--prior", "sbr", "--level-guard", "0", "--fuse", "none"],
     "fuse": ["--prior", "none", "--level-guard", "off", "--fuse", "sbr"],
+    "fuse+guard3": ["--prior", "sbr", "--level-guard", "3", "--fuse", "sbr"],
+    "fuse+guard6": ["--prior", "sbr", "--level-guard", "6", "--fuse", "sbr"],
     "defaults": [],
 }
 

@@ -10,6 +10,8 @@ with the Swift binary doing every restoration, generation and embedding:
 * prompts  — prompt adherence: a multinomial logistic classifier trained on MFCC statistics of
              the validation clips of each kind judges `restore generate --prompt` clips from 3
              prompts × 2 seeds per kind (its own cross-validated accuracy is reported too);
+             a clip below −60 dBFS RMS is judged "silent" and never counts as adherent (the
+             MFCC judge calls near-silence an effect);
 * probe    — linear-probe ROC-AUC (macro, one-vs-rest, 5 splits by source file) per task,
              engine embeddings (`restore embed`) beside MFCC (`restore embed --features mfcc`);
 * tokens   — masked-token accuracy on real audio (positions inside the clips' audio) at mask
@@ -179,7 +181,12 @@ def roc_auc(scores_, labels):
     return float((ranks[labels == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
-def gate_prompts(judge_clips, tmp, model, threads):
+# A generated clip this quiet is silence, whatever the judge's MFCC features make of it (the
+# judge sends near-silence to "effect"): it never counts as following its prompt.
+SILENT_DBFS = -60.0
+
+
+def gate_prompts(judge_clips, tmp, model, threads, generate_args=()):
     kinds = sorted(PROMPTS)
     X = np.stack([mfcc_stats(c["audio"]) for c in judge_clips])
     y = np.array([kinds.index(c["kind"]) for c in judge_clips])
@@ -197,15 +204,18 @@ def gate_prompts(judge_clips, tmp, model, threads):
             for seed in (0, 1):
                 p = tmp / f"gen-{kind}-{i}-{seed}.wav"
                 restore("generate", "--prompt", prompt, "--duration", "5s", "--seed", seed, "-o", p,
-                        "--encoding", "float", model=model, threads=threads)
+                        "--encoding", "float", *generate_args, model=model, threads=threads)
                 x = sf.read(p, dtype="float32")[0]
                 x = x if x.ndim == 1 else x.mean(1)
                 probs = judge(mfcc_stats(x)[None])[0]
-                rows.append({"kind": kind, "prompt": prompt, "file": p.name, "judged": kinds[int(probs.argmax())],
-                             "p_kind": float(probs[kinds.index(kind)]), "rms_dbfs": float(20 * np.log10(np.sqrt(np.mean(x ** 2)) + 1e-12))})
+                rms = float(20 * np.log10(np.sqrt(np.mean(x ** 2)) + 1e-12))
+                rows.append({"kind": kind, "prompt": prompt, "file": p.name,
+                             "judged": "silent" if rms < SILENT_DBFS else kinds[int(probs.argmax())],
+                             "p_kind": float(probs[kinds.index(kind)]), "rms_dbfs": rms})
     adherence = {k: float(np.mean([r["judged"] == r["kind"] for r in rows if r["kind"] == k])) for k in kinds}
     adherence["all"] = float(np.mean([r["judged"] == r["kind"] for r in rows]))
-    return {"judge_clips": len(judge_clips), "judge_cv_accuracy": correct / len(judge_clips), "adherence": adherence, "per_clip": rows}
+    return {"judge_clips": len(judge_clips), "judge_cv_accuracy": correct / len(judge_clips), "silent_dbfs": SILENT_DBFS,
+            "silent": sum(r["judged"] == "silent" for r in rows), "adherence": adherence, "per_clip": rows}
 
 
 def gate_probe(probe_clips, tmp, model, threads, splits=5, music_clips=()):
@@ -347,6 +357,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default="bwe,gap,prompts,probe,tokens")
     ap.add_argument("--fill-gap-args", default="", help="extra options for fill-gap (studies of its options; the gates use none)")
+    ap.add_argument("--generate-args", default="", help="extra options for generate (studies of its options; the gates use none)")
     args = ap.parse_args()
     model = args.model.resolve()
     name = args.name or model.name
@@ -373,7 +384,8 @@ def main():
         elif gate == "gap":
             result["gap"] = gate_gap(chosen, tmp, model, args.threads, args.fill_gap_args.split())
         elif gate == "prompts":
-            result["prompts"] = gate_prompts(clips(args.judge_clips, seed=2, min_seconds=2.0, kinds=set(PROMPTS)), tmp, model, args.threads)
+            result["prompts"] = gate_prompts(clips(args.judge_clips, seed=2, min_seconds=2.0, kinds=set(PROMPTS)), tmp, model, args.threads,
+                                             args.generate_args.split())
         elif gate == "probe":
             result["probe"] = gate_probe(clips(args.probe_clips, seed=3, min_seconds=2.0), tmp, model, args.threads,
                                          music_clips=clips(args.probe_clips, seed=4, min_seconds=2.0, kinds={"music"}))

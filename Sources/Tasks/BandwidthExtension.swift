@@ -52,9 +52,14 @@ public struct BandwidthExtension: RestoreTask {
         public var above8k: AboveEngine = .auto
         /// Gain of the new band (dB), like a wet/dry control.
         public var gain: Double = 0
+        /// The output's sample rate (Hz, 8000…192000), or nil: the input's, or the engine's
+        /// 22 050 Hz for inputs below it. The new band reaches the output's Nyquist (through
+        /// the engine up to 11 kHz, by `above8k` beyond), so 8 kHz telephone audio written
+        /// at 16 kHz becomes wideband speech.
+        public var rate: Double? = nil
         /// The command line's defaults.
         public init() {}
-        public static let keys = ["cutoff", "lfr", "channels", "prior", "level-guard", "fuse", "above-8k", "gain"]
+        public static let keys = ["cutoff", "lfr", "channels", "prior", "level-guard", "fuse", "above-8k", "gain", "rate"]
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: AnyKey.self), d = Options()
@@ -66,6 +71,7 @@ public struct BandwidthExtension: RestoreTask {
             fuse = try c.decodeIfPresent(Fusion.self, forKey: AnyKey("fuse")) ?? d.fuse
             above8k = try c.decodeIfPresent(AboveEngine.self, forKey: AnyKey("above-8k")) ?? d.above8k
             gain = try c.decodeIfPresent(Double.self, forKey: AnyKey("gain")) ?? d.gain
+            rate = try c.decodeIfPresent(Double.self, forKey: AnyKey("rate")) ?? d.rate
         }
 
         /// Under the preset keys, as decoded (a result's settings name the options as presets do).
@@ -79,6 +85,7 @@ public struct BandwidthExtension: RestoreTask {
             try c.encode(fuse, forKey: AnyKey("fuse"))
             try c.encode(above8k, forKey: AnyKey("above-8k"))
             try c.encode(gain, forKey: AnyKey("gain"))
+            try c.encodeIfPresent(rate, forKey: AnyKey("rate"))
         }
 
         public func validate() throws {
@@ -87,6 +94,9 @@ public struct BandwidthExtension: RestoreTask {
             }
             if let g = levelGuard, !(g >= 0 && g <= 60) { throw RestoreError.invalidArgument("bwe: --level-guard must be between 0 and 60 dB") }
             guard gain >= -60, gain <= 20 else { throw RestoreError.invalidArgument("bwe: --gain must be between -60 and 20 dB") }
+            if let r = rate, !(r >= 8000 && r <= 192000) {
+                throw RestoreError.invalidArgument("bwe: --rate \(String(format: "%g", r)) Hz is outside 8000…192000 Hz")
+            }
         }
     }
 
@@ -106,9 +116,10 @@ public struct BandwidthExtension: RestoreTask {
     /// edge below it was measured.
     public static let subRateEdge = 0.95
 
-    /// Reads `input`, writes the extended audio to `context.outputPath` (its rate, or the
-    /// engine's 22 050 Hz for lower rates; the format from the extension and
-    /// `context.writeOptions`) and reports the cutoff, windows and generated tokens. Loads
+    /// Reads `input`, writes the extended audio to `context.outputPath` (at `options.rate`, by
+    /// default its own rate or the engine's 22 050 Hz for lower rates; the format from the
+    /// extension and `context.writeOptions`) and reports the cutoff, the new band's level,
+    /// windows and generated tokens. Loads
     /// the model through the context on first use. Throws `RestoreError` for unreadable or
     /// invalid audio, a missing output path or model files.
     public func run(input: TaskInput, context: TaskContext) throws -> TaskResult {
@@ -117,13 +128,17 @@ public struct BandwidthExtension: RestoreTask {
         let info = reader.info
         let model = try context.model()
         // Inputs below the engine's rate (8 kHz telephone audio…) are written at the engine's
-        // rate: there is no room for a new band at their own. Validated: an empty file or a
-        // NaN is an error (and no output), never a copy of it.
-        let source = ValidatedAudioSource(reader, path: input.path)
-        let rate = max(info.sampleRate, model.sampleRate)
+        // rate unless asked otherwise: there is no room for a new band at their own. The
+        // input is converted to the output rate first, so the new band is made at that rate.
+        // Validated: an empty file or a NaN is an error (and no output), never a copy of it.
+        let rate = options.rate ?? max(info.sampleRate, model.sampleRate)
+        let validated = ValidatedAudioSource(reader, path: input.path)
+        let source: AudioSource = rate == info.sampleRate ? validated : try ResamplingAudioSource(validated, to: rate)
+        let expectedFrames = info.declaredFrames > 0 ? Resampler.outputLength(frames: info.declaredFrames, from: info.sampleRate, to: rate) : info.declaredFrames
         let resolved = try resolveCutoff(path: input.path, inputRate: info.sampleRate, engineRate: model.sampleRate)
-        let fMax = model.frontEnd.config.fMax
-        let cutoff = resolved.cutoff ?? info.sampleRate / 2
+        // Above the output's Nyquist there is nothing to make.
+        let fMax = min(model.frontEnd.config.fMax, rate / 2)
+        let cutoff = min(resolved.cutoff ?? info.sampleRate / 2, rate / 2)
         var report: [String: JSONValue] = ["cutoff_hz": .of(cutoff), "lfr": .bool(options.lfr), "output_rate": .of(rate),
                                            "channels": .string(options.channels.rawValue), "prior": .string(options.prior.rawValue), "fuse": .string(options.fuse.rawValue),
                                            "above_8k": .string(options.above8k.rawValue), "gain_db": .of(options.gain)]
@@ -132,10 +147,11 @@ public struct BandwidthExtension: RestoreTask {
             // Nothing to generate below the mel's 8 kHz edge, or no cutoff to extend from:
             // copy (at the output rate).
             context.notes.append(resolved.cutoff == nil ? "\(input.path): \(resolved.reason)"
+                                 : fMax < model.frontEnd.config.fMax
+                                 ? "\(input.path): bandwidth \(Int(cutoff)) Hz already reaches the output's Nyquist (\(Int(rate / 2)) Hz); copied unchanged"
                                  : "\(input.path): bandwidth \(Int(cutoff)) Hz already reaches the engine's \(Int(fMax)) Hz ceiling; copied unchanged")
             let writer = try AudioStreamWriter(path: output, sampleRate: rate, channelCount: info.channelCount, options: context.writeOptions)
-            let copy: AudioSource = rate == info.sampleRate ? source : try ResamplingAudioSource(source, to: rate)
-            while let block = try copy.read(maxFrames: 65536) { try writer.write(block) }
+            while let block = try source.read(maxFrames: 65536) { try writer.write(block) }
             try writer.finish()
             report["windows"] = 0
             report["copied"] = true
@@ -144,7 +160,7 @@ public struct BandwidthExtension: RestoreTask {
             let mask = Self.mask(model: model, cutoff: cutoff)
             let o = options, engineRate = model.sampleRate
             let guided = o.prior == .sbr || o.levelGuard != nil
-            job = RestorationJob(layout: .everywhere, channels: o.channels, sampling: context.sampling, minimumRate: model.sampleRate,
+            job = RestorationJob(layout: .everywhere, channels: o.channels, sampling: context.sampling,
                                  mask: { _ in mask },
                                  guide: guided ? { x22 in
                                      BandGuide(estimate: BandReplication.extend(x22, rate: engineRate, cutoff: cutoff), priorTokens: o.prior == .sbr,
@@ -158,9 +174,14 @@ public struct BandwidthExtension: RestoreTask {
             report["masked_rows"] = .array((0..<model.rows).filter { r in !mask.known[r * model.windowColumns] }.map { .of($0) })
         }
         let r = try Restorer(model: model).run(source, job: job, output: output, options: context.writeOptions,
-                                               expectedFrames: info.declaredFrames, progress: context.progress)
+                                               expectedFrames: expectedFrames, progress: context.progress)
         report["windows"] = .of(r.windows)
         report["generated_tokens"] = .of(r.generatedTokens)
+        // The new band's level beside the octave under the cutoff, measured on what was
+        // written: a user sees at once whether the band came out too dark or too bright.
+        let levels = try BandLevel.dBFS(path: output, bands: [cutoff...rate / 2, cutoff / 2...cutoff])
+        report["new_band_db"] = .of(levels[0])
+        report["below_cutoff_db"] = .of(levels[1])
         if options.levelGuard != nil {
             report["level_guard"] = r.levelGuard.json
         }

@@ -49,6 +49,12 @@ public struct Generate: RestoreTask {
         let paths = Self.outputPaths(try context.requireOutput(Self.name), count: options.count)
         let rate = model.sampleRate
         let frames = Int((options.duration.seconds * rate).rounded())
+        // Every window is generated whole and the output cut to the duration. Columns past the
+        // end of a source are known silence to the engine (restoration never grows sound in
+        // padding), and a grid that ends in silence reads as a short sound: 5 s music prompts
+        // came out near-silent (−60 to −84 dBFS; 10 s ones at −18 to −32).
+        let plan = WindowPlan(model: model, rate: rate)
+        let generatedFrames = plan.start(plan.count(total: frames) - 1) + plan.windowSamples
         let all = WindowMask(known: [Bool](repeating: false, count: model.rows * model.windowColumns)) { _, _ in 1 }
         var reports: [JSONValue] = []
         for (i, path) in paths.enumerated() {
@@ -59,17 +65,31 @@ public struct Generate: RestoreTask {
             let job = RestorationJob(layout: .everywhere, sampling: settings, mask: { _ in all })
             let writer = try AudioStreamWriter(path: path, sampleRate: rate, channelCount: 1, options: context.writeOptions)
             let sink = LevelMeter(writer)
-            let silence = MemoryAudioSource(AudioBuffer(sampleRate: rate, mono: [Float](repeating: 0, count: frames)))
-            try Restorer(model: model).run(silence, job: job, sink: sink, expectedFrames: frames) { p in
+            let silence = MemoryAudioSource(AudioBuffer(sampleRate: rate, mono: [Float](repeating: 0, count: generatedFrames)))
+            let r = try Restorer(model: model).run(silence, job: job, sink: FrameLimit(sink, frames: frames), expectedFrames: generatedFrames) { p in
                 context.progress?((Double(i) + p) / Double(paths.count))
             }
             try writer.finish()
             reports.append(.object(["path": .string(path), "seed": .of(Double(seed)), "duration": .of(options.duration.seconds),
+                                    "generated_tokens": .of(r.generatedTokens),
                                     "rms_dbfs": .of(sink.rmsDecibels), "peak_dbfs": .of(sink.peakDecibels)]))
         }
         var report: [String: JSONValue] = ["generated": .array(reports), "guidance": .of(Double(sampling.guidance))]
         if let prompt = options.prompt { report["prompt"] = .string(prompt); report["text_encoding_seconds"] = .of(encodeSeconds) }
         return TaskResult(task: Self.name, input: "", outputs: paths, report: report)
+    }
+}
+
+/// Passes on the first `frames` frames and drops the rest.
+final class FrameLimit: AudioSink {
+    let next: AudioSink
+    var left: Int
+    init(_ next: AudioSink, frames: Int) { self.next = next; left = frames }
+    func write(_ buffer: AudioBuffer) throws {
+        guard left > 0 else { return }
+        let n = min(left, buffer.frameCount)
+        left -= n
+        try next.write(n == buffer.frameCount ? buffer : AudioBuffer(sampleRate: buffer.sampleRate, channels: buffer.channels.map { Array($0[0..<n]) }))
     }
 }
 

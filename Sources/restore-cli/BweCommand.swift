@@ -17,13 +17,15 @@ struct Bwe: ParsableCommand {
         the input's band below the cutoff back exactly, so only the new band comes
         from the vocoder. The engine's mel ends at 8 kHz: new content reaches about
         8 kHz. Output keeps the input's rate and channels; inputs below 22 050 Hz
-        (8 kHz telephone audio) are written at 22 050 Hz and extended from just
-        below their Nyquist (3.8 kHz for 8 kHz). Long files stream in
-        overlapping 10 s windows.
+        (8 kHz telephone audio) are written at 22 050 Hz (or --rate) and extended
+        from just below their Nyquist (3.8 kHz for 8 kHz). The report gives the
+        new band's level beside the octave under the cutoff (dBFS). Long files
+        stream in overlapping 10 s windows.
 
         Examples:
           restore bwe --lfr lowpass.wav                # writes lowpass.bwe.wav
           restore bwe --cutoff 3400 call.wav -o out/   # telephone band, 8 kHz input
+          restore bwe --rate 16000 call.wav            # 8 kHz call to 16 kHz wideband
           restore bwe --mid-side --seed 7 --plot bwe.png song.flac
           restore bwe song.flac -o song.mp3 --quality 0.8
           cat in.wav | restore bwe - -o - > out.wav    # stdin to stdout (WAV)
@@ -43,6 +45,8 @@ struct Bwe: ParsableCommand {
     @Option(name: .customLong("above-8k"), help: "Above the engine's 8 kHz, up to the output's Nyquist: band replication (sbr), none, or auto (sbr for outputs above 22.05 kHz).")
     var above8k: BandwidthExtension.AboveEngine = BandwidthExtension.Options().above8k
     @Option(parsing: .unconditional, help: "Gain of the new band in dB (like a wet/dry control).") var gain: Double = BandwidthExtension.Options().gain
+    @Option(help: "Output sample rate in Hz (default: the input's, or 22050 for inputs below it); the new band reaches its Nyquist.")
+    var rate: Double?
     @OptionGroup var output: OutputOptions
     @OptionGroup var format: AudioFormatOptions
     @OptionGroup var sampling: SamplingOptions
@@ -59,6 +63,7 @@ struct Bwe: ParsableCommand {
         o.above8k = above8k
         o.fuse = fuse
         o.gain = gain
+        o.rate = rate
         o.levelGuard = try LevelGuardArgument.parse(levelGuard)
         let task = try BandwidthExtension(options: o)
         try TaskCommand.run(task, inputs: inputs, suffix: "bwe", output: output, format: format, engine: engine, sampling: sampling, display: display)

@@ -138,7 +138,16 @@ enum TaskCommand {
     /// The result line without `--json`.
     static func report(_ r: TaskResult, seconds: Double, toStandardError: Bool = false) {
         let from = r.input.isEmpty ? "" : "\(r.input == StandardStreams.marker ? StandardStreams.stdinName : r.input) → "
-        CLIOutput.result("\(from)\(r.outputs.joined(separator: ", ")) (\(String(format: "%.1f", seconds)) s)", toStandardError: toStandardError)
+        let details = (detail(r).map { [$0] } ?? []) + [String(format: "%.1f s", seconds)]
+        CLIOutput.result("\(from)\(r.outputs.joined(separator: ", ")) (\(details.joined(separator: "; ")))", toStandardError: toStandardError)
+    }
+
+    /// What a user should see at once: for bwe, the cutoff used and the new band's level
+    /// beside the octave under it (both in the JSON report too).
+    static func detail(_ r: TaskResult) -> String? {
+        guard case .number(let cutoff)? = r.report["cutoff_hz"], case .number(let band)? = r.report["new_band_db"],
+              case .number(let below)? = r.report["below_cutoff_db"], band.isFinite, below.isFinite else { return nil }
+        return String(format: "from %.0f Hz; new band %.1f dBFS, octave below %.1f dBFS", cutoff, band, below)
     }
 }
 

@@ -40,6 +40,7 @@ final class TaskCommandTests: XCTestCase {
         try expectError(["embed", "--pool", "median", wav], "The value 'median' is invalid for '--pool <pool>'")
         try expectError(["bwe", "--model", folder, wav], "restore: error: \(folder)/tokenizer.safetensors: no such file")
         try expectError(["bwe", "--plot", folder + "/p.png", wav, wav], "--plot needs exactly one input")
+        try expectError(["bwe", "--rate", "4000", wav], "bwe: --rate 4000 Hz is outside 8000…192000 Hz")
     }
 
     /// Telephone audio (8 kHz, full band at its rate) is extended from the foot of its
@@ -57,6 +58,37 @@ final class TaskCommandTests: XCTestCase {
         XCTAssertEqual(report["output_rate"] as? Double, 22050)
         XCTAssertEqual(report["fuse"] as? String, "sbr")
         XCTAssertEqual(try AudioFileReader(path: folder + "/wide.wav").info.sampleRate, 22050)
+    }
+
+    /// `--rate` writes at the asked rate and the new band reaches its Nyquist; the report gives
+    /// the new band's level beside the octave under the cutoff, measured on the output.
+    func testRateSetsTheOutputRateAndTheReportGivesTheNewBandsLevel() throws {
+        var g = SplitMix64(seed: 12)
+        let x = (0..<16000).map { _ in Float(0.2 * (g.uniform() * 2 - 1)) }
+        let phone = folder + "/phone.wav"
+        try AudioWriter.write(AudioBuffer(sampleRate: 8000, mono: x), to: phone)
+        let r = try CLI.run(["bwe", phone, "-o", folder + "/wideband.wav", "--rate", "16000", "--iterations", "1", "--quiet", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let line = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let report = try XCTUnwrap(line["report"] as? [String: Any])
+        XCTAssertEqual(report["output_rate"] as? Double, 16000)
+        XCTAssertEqual((line["settings"] as? [String: Any])?["rate"] as? Double, 16000)
+        let out = try AudioFileReader(path: folder + "/wideband.wav")
+        XCTAssertEqual(out.info.sampleRate, 16000)
+        XCTAssertEqual(out.info.declaredFrames, 32000)
+        // Both levels come from the written file: uniform noise of peak 0.2 has mean square
+        // 0.04/3 (−18.75 dBFS) spread over 0–4 kHz, so the octave 1.9–3.8 kHz holds 0.475 of it,
+        // −22.0 dBFS; the new band is made, neither silent nor louder than the input.
+        let band = try XCTUnwrap(report["new_band_db"] as? Double), below = try XCTUnwrap(report["below_cutoff_db"] as? Double)
+        XCTAssertEqual(below, -22.0, accuracy: 0.5)
+        XCTAssertGreaterThan(band, -60)
+        XCTAssertLessThan(band, below + 6)
+        let levels = try BandLevel.dBFS(path: folder + "/wideband.wav", bands: [3800...8000])
+        XCTAssertEqual(band, levels[0], accuracy: 1e-9)
+        // Without --json the result line says it too.
+        let human = try CLI.run(["bwe", phone, "-o", folder + "/wideband2.wav", "--rate", "16000", "--iterations", "1", "--quiet"])
+        XCTAssertEqual(human.status, 0, human.stderr)
+        XCTAssertTrue((human.stdout + human.stderr).contains("from 3800 Hz; new band "), human.stdout + human.stderr)
     }
 
     /// `--level-guard off` turns the guard off (it once kept the default).
@@ -106,6 +138,10 @@ final class TaskCommandTests: XCTestCase {
         let (dog, info) = try AudioFile.read(folder + "/dog.wav")
         XCTAssertEqual(info.sampleRate, 22050)
         XCTAssertEqual(dog.frameCount, 22050)
+        // The whole 10 s window is generated (no known silence past the second asked for,
+        // which made the engine write near-silence), then cut to the duration.
+        let generated = try XCTUnwrap((r.jsonLines.first?["report"] as? [String: Any])?["generated"] as? [[String: Any]])
+        XCTAssertEqual(generated.first?["generated_tokens"] as? Double, 5 * 53)
         // Nothing was read, so the plot is one panel: the generated sound.
         let onePanel = SpectrogramImage.render(panels: [.init(title: "generated", mel: MelFrontEnd().normalizedMel(dog.channels[0]))], regions: [])
         XCTAssertEqual(try pngHeight(folder + "/dog.png"), onePanel.height)

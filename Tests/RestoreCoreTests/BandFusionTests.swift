@@ -59,3 +59,21 @@ final class BandFusionTests: XCTestCase {
         XCTAssertEqual(BandFusion.fuse(c, with: d, rate: rate, band: 11000...11000), c)
     }
 }
+
+/// `BandLevel`: Parseval-calibrated band levels from the long-term spectrum.
+final class BandLevelTests: XCTestCase {
+    func testASineReadsItsMeanSquareInItsBandAndNothingOutside() throws {
+        let rate = 22050.0, amplitude: Float = 0.5
+        let x = TestSignals.sine(frequency: 5000, sampleRate: rate, seconds: 2, amplitude: amplitude)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("band-level-\(UUID().uuidString).wav").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var options = AudioWriteOptions()
+        options.encoding = .float32
+        try AudioWriter.write(AudioBuffer(sampleRate: rate, channels: [x, x]), to: path, options: options)
+        let levels = try BandLevel.dBFS(path: path, bands: [4000...8000, 1000...2000])
+        // A sine of amplitude A has mean square A²/2: 20·log10(0.5) − 3.01 = −9.03 dB.
+        XCTAssertEqual(levels[0], -9.03, accuracy: 0.1)
+        XCTAssertLessThan(levels[1], -80)
+        XCTAssertEqual(BandLevel.level(spectrumDB: [-300, -300], window: [1, 1], rate: 2, band: 0...1), -.infinity)
+    }
+}

@@ -40,7 +40,7 @@ final class PresetTests: XCTestCase {
 
     func testErrorsNameFileLineAndKeyWithSuggestions() {
         expect("name: x\nsteps:\n  - task: bwee\n", "p.yaml:3: unknown task 'bwee'; did you mean 'bwe'? (tasks: bwe, fill-gap, generate, embed, repair)")
-        expect("name: x\nsteps:\n  - task: bwe\n    cutof: 4000\n", "p.yaml:4: unknown option 'cutof' for task 'bwe'; did you mean 'cutoff'? (options: cutoff, lfr, channels, prior, level-guard, fuse, above-8k, gain)")
+        expect("name: x\nsteps:\n  - task: bwe\n    cutof: 4000\n", "p.yaml:4: unknown option 'cutof' for task 'bwe'; did you mean 'cutoff'? (options: cutoff, lfr, channels, prior, level-guard, fuse, above-8k, gain, rate)")
         expect("name: x\nsteps:\n  - task: bwe\n    lfr: maybe\n", "p.yaml:4: option 'lfr' of task 'bwe': expected true or false")
         expect("name: x\nsteps:\n  - task: bwe\n    cutoff: 20\n", "p.yaml:3: bwe: cutoff 20 Hz is outside 100…24000 Hz")
         expect("name: x\nsteps:\n  - task: fill-gap\n    detect: true\n    crossfade: later\n",
