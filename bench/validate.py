@@ -218,7 +218,7 @@ def gate_prompts(judge_clips, tmp, model, threads, generate_args=()):
             "silent": sum(r["judged"] == "silent" for r in rows), "adherence": adherence, "per_clip": rows}
 
 
-def gate_probe(probe_clips, tmp, model, threads, splits=5, music_clips=()):
+def gate_probe(probe_clips, tmp, model, threads, splits=5, music_clips=(), embed_args=()):
     wav_dir = tmp / "probe-wav"
     wav_dir.mkdir()
     kind_count = len(probe_clips)
@@ -229,7 +229,7 @@ def gate_probe(probe_clips, tmp, model, threads, splits=5, music_clips=()):
         sf.write(p, c["audio"], SR, subtype="FLOAT")
         paths.append(p)
     feats = {}
-    for name, extra in (("engine", []), ("mfcc", ["--features", "mfcc"])):
+    for name, extra in (("engine", list(embed_args)), ("mfcc", ["--features", "mfcc"])):
         out = tmp / f"probe-{name}"
         out.mkdir()
         restore("embed", *paths, "-o", f"{out}/", *extra, model=model, threads=threads)
@@ -358,6 +358,7 @@ def main():
     ap.add_argument("--only", default="bwe,gap,prompts,probe,tokens")
     ap.add_argument("--fill-gap-args", default="", help="extra options for fill-gap (studies of its options; the gates use none)")
     ap.add_argument("--generate-args", default="", help="extra options for generate (studies of its options; the gates use none)")
+    ap.add_argument("--embed-args", default="", help="extra options for the engine's embed (studies of its options; the gates use none)")
     args = ap.parse_args()
     model = args.model.resolve()
     name = args.name or model.name
@@ -388,7 +389,8 @@ def main():
                                              args.generate_args.split())
         elif gate == "probe":
             result["probe"] = gate_probe(clips(args.probe_clips, seed=3, min_seconds=2.0), tmp, model, args.threads,
-                                         music_clips=clips(args.probe_clips, seed=4, min_seconds=2.0, kinds={"music"}))
+                                         music_clips=clips(args.probe_clips, seed=4, min_seconds=2.0, kinds={"music"}),
+                                         embed_args=args.embed_args.split())
         elif gate == "tokens":
             result["tokens"] = gate_tokens(model)
         timings[gate] = round(time.time() - t0, 1)
