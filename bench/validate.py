@@ -9,7 +9,7 @@ with the Swift binary doing every restoration, generation and embedding:
              beside a Burg-LPC fill;
 * prompts  — prompt adherence: a multinomial logistic classifier trained on MFCC statistics of
              the validation clips of each kind judges `restore generate --prompt` clips from 3
-             prompts × 2 seeds per kind (its own cross-validated accuracy is reported too);
+             prompts × 2 seeds per kind (--prompt-seeds; its own cross-validated accuracy is reported too);
              a clip below −60 dBFS RMS is judged "silent" and never counts as adherent (the
              MFCC judge calls near-silence an effect);
 * probe    — linear-probe ROC-AUC (macro, one-vs-rest, 5 splits by source file) per task,
@@ -186,7 +186,7 @@ def roc_auc(scores_, labels):
 SILENT_DBFS = -60.0
 
 
-def gate_prompts(judge_clips, tmp, model, threads, generate_args=()):
+def gate_prompts(judge_clips, tmp, model, threads, generate_args=(), seeds=2):
     kinds = sorted(PROMPTS)
     X = np.stack([mfcc_stats(c["audio"]) for c in judge_clips])
     y = np.array([kinds.index(c["kind"]) for c in judge_clips])
@@ -201,7 +201,7 @@ def gate_prompts(judge_clips, tmp, model, threads, generate_args=()):
     rows = []
     for kind in kinds:
         for i, prompt in enumerate(PROMPTS[kind]):
-            for seed in (0, 1):
+            for seed in range(seeds):
                 p = tmp / f"gen-{kind}-{i}-{seed}.wav"
                 restore("generate", "--prompt", prompt, "--duration", "5s", "--seed", seed, "-o", p,
                         "--encoding", "float", *generate_args, model=model, threads=threads)
@@ -358,6 +358,7 @@ def main():
     ap.add_argument("--only", default="bwe,gap,prompts,probe,tokens")
     ap.add_argument("--fill-gap-args", default="", help="extra options for fill-gap (studies of its options; the gates use none)")
     ap.add_argument("--generate-args", default="", help="extra options for generate (studies of its options; the gates use none)")
+    ap.add_argument("--prompt-seeds", type=int, default=2, help="seeds per prompt (the gate uses 2)")
     ap.add_argument("--embed-args", default="", help="extra options for the engine's embed (studies of its options; the gates use none)")
     args = ap.parse_args()
     model = args.model.resolve()
@@ -386,7 +387,7 @@ def main():
             result["gap"] = gate_gap(chosen, tmp, model, args.threads, args.fill_gap_args.split())
         elif gate == "prompts":
             result["prompts"] = gate_prompts(clips(args.judge_clips, seed=2, min_seconds=2.0, kinds=set(PROMPTS)), tmp, model, args.threads,
-                                             args.generate_args.split())
+                                             args.generate_args.split(), args.prompt_seeds)
         elif gate == "probe":
             result["probe"] = gate_probe(clips(args.probe_clips, seed=3, min_seconds=2.0), tmp, model, args.threads,
                                          music_clips=clips(args.probe_clips, seed=4, min_seconds=2.0, kinds={"music"}),
