@@ -9,7 +9,7 @@ with the Swift binary doing every restoration, generation and embedding:
              beside a Burg-LPC fill;
 * prompts  — prompt adherence: a multinomial logistic classifier trained on MFCC statistics of
              the validation clips of each kind judges `restore generate --prompt` clips from 3
-             prompts × 2 seeds per kind (--prompt-seeds; its own cross-validated accuracy is reported too);
+             prompts × 6 seeds per kind (--prompt-seeds; its own cross-validated accuracy is reported too);
              a clip below −60 dBFS RMS is judged "silent" and never counts as adherent (the
              MFCC judge calls near-silence an effect);
 * probe    — linear-probe ROC-AUC (macro, one-vs-rest, 5 splits by source file) per task,
@@ -186,7 +186,7 @@ def roc_auc(scores_, labels):
 SILENT_DBFS = -60.0
 
 
-def gate_prompts(judge_clips, tmp, model, threads, generate_args=(), seeds=2):
+def gate_prompts(judge_clips, tmp, model, threads, generate_args=(), seeds=6):
     kinds = sorted(PROMPTS)
     X = np.stack([mfcc_stats(c["audio"]) for c in judge_clips])
     y = np.array([kinds.index(c["kind"]) for c in judge_clips])
@@ -358,7 +358,7 @@ def main():
     ap.add_argument("--only", default="bwe,gap,prompts,probe,tokens")
     ap.add_argument("--fill-gap-args", default="", help="extra options for fill-gap (studies of its options; the gates use none)")
     ap.add_argument("--generate-args", default="", help="extra options for generate (studies of its options; the gates use none)")
-    ap.add_argument("--prompt-seeds", type=int, default=2, help="seeds per prompt (the gate uses 2)")
+    ap.add_argument("--prompt-seeds", type=int, default=6, help="seeds per prompt (72 clips in all: with 2 seeds, 24 clips, the gate moved by ±10 points between runs)")
     ap.add_argument("--embed-args", default="", help="extra options for the engine's embed (studies of its options; the gates use none)")
     args = ap.parse_args()
     model = args.model.resolve()

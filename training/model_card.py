@@ -67,8 +67,8 @@ def gates_table(v):
     if "prompts" in v:
         p = v["prompts"]
         out += ["", "Prompt adherence (an MFCC classifier of the 4 kinds, trained on validation clips, cross-validated accuracy "
-                f"{p['judge_cv_accuracy']:.2f}, judges 3 prompts × 2 seeds per kind of 5 s `restore generate` clips"
-                + (f"; a clip below {p['silent_dbfs']:.0f} dBFS counts as silent, never adherent — {p['silent']} were" if "silent_dbfs" in p else "")
+                f"{p['judge_cv_accuracy']:.2f}, judges 3 prompts × {len(p['per_clip']) // 12} seeds per kind of 5 s `restore generate` clips"
+                + (f"; a clip below {p['silent_dbfs']:.0f} dBFS counts as silent, never adherent; silent clips: {p['silent']}" if "silent_dbfs" in p else "")
                 + "): "
                 + ", ".join(f"{k} {100 * a:.0f}%" for k, a in p["adherence"].items())]
     if "probe" in v:
