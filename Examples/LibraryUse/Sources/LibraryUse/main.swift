@@ -26,19 +26,10 @@ enum LibraryUseError: Error, CustomStringConvertible {
 }
 
 /// The level (dB, relative to the band below `cutoff`) of the band from just above `cutoff`
-/// to 7.5 kHz, where the engine's new band lies: its long-term spectrum, averaged in power.
+/// to 7.5 kHz, where the engine's new band lies (`BandLevel`: the long-term spectrum's power).
 func newBandLevel(path: String, cutoff: Double) throws -> Double {
-    let (audio, _) = try AudioFile.read(path)
-    var spectrum = LongTermSpectrum(rate: audio.sampleRate, channels: audio.channelCount, totalFrames: audio.frameCount)
-    spectrum.add(audio)
-    let dB = spectrum.finish()
-    let binHz = audio.sampleRate / Double(spectrum.nFFT)
-    func meanPowerDB(_ range: ClosedRange<Double>) -> Double {
-        let bins = dB.indices.filter { range.contains(Double($0) * binHz) }
-        let power = bins.map { pow(10, dB[$0] / 10) }.reduce(0, +) / Double(max(bins.count, 1))
-        return 10 * log10(power + 1e-30)
-    }
-    return meanPowerDB((cutoff + 500)...7500) - meanPowerDB(100...(cutoff - 500))
+    let levels = try BandLevel.dBFS(path: path, bands: [(cutoff + 500)...7500, 100...(cutoff - 500)])
+    return levels[0] - levels[1]
 }
 
 func run() throws {
