@@ -115,12 +115,8 @@ def generation_mask(batch, rows, columns, low=0.9, generator=None):
     """Random positions at ratios drawn uniformly from [low, 1]: generation from (nearly)
     nothing, where only the caption informs. The truncated Gaussian of the other masks reaches
     0.9 in about 8 % of its draws, so without these batches the caption is rarely what decides."""
-    n = rows * columns
     ratios = low + (1 - low) * torch.rand(batch, generator=generator)
-    out = torch.zeros(batch, n, dtype=torch.bool)
-    for i, r in enumerate(ratios.tolist()):
-        out[i, torch.randperm(n, generator=generator)[:max(1, round(r * n))]] = True
-    return out
+    return random_mask(batch, rows, columns, generator=generator, ratios=ratios)
 
 
 def restrict_to_real(masked, real):

@@ -124,11 +124,12 @@ def mask_ratio(batch: int, generator=None) -> torch.Tensor:
     return out
 
 
-def random_mask(batch: int, rows: int, columns: int, span: bool = False, generator=None) -> torch.Tensor:
+def random_mask(batch: int, rows: int, columns: int, span: bool = False, generator=None, ratios=None) -> torch.Tensor:
     """(B, rows·columns) bool, column-major, at least one position masked per row of the batch.
-    span=True masks contiguous runs of whole columns (MAGNeT-style span masking)."""
+    span=True masks contiguous runs of whole columns (MAGNeT-style span masking). `ratios` (B,)
+    replaces the truncated-Gaussian draw."""
     n = rows * columns
-    ratios = mask_ratio(batch, generator)
+    ratios = mask_ratio(batch, generator) if ratios is None else ratios
     out = torch.zeros(batch, n, dtype=torch.bool)
     for i, r in enumerate(ratios.tolist()):
         k = max(1, round(r * n))
