@@ -175,9 +175,21 @@ struct Presets: ParsableCommand {
 
 /// Ctrl-C and SIGTERM: remove temporary outputs and claims in progress, then exit with the
 /// shell's convention, 128 + the signal (130 for SIGINT, 143 for SIGTERM).
+///
+/// Both signals are blocked in the main thread before any worker exists, so every thread
+/// the engine starts (dispatch workers, the GEMM library's OpenMP team) inherits the block
+/// and is never interrupted; the signal waits, pending, for libdispatch's signal file
+/// descriptor. Delivered to a busy engine thread instead (libdispatch's own handler, which
+/// re-raises it), it corrupted the heap about once in fifty interrupts.
 enum Interrupts {
     nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
+    /// Call first in `main`, before any thread is started.
     static func install() {
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGINT)
+        sigaddset(&blocked, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &blocked, nil)
         for s in [SIGINT, SIGTERM] {
             signal(s, SIG_IGN)
             let src = DispatchSource.makeSignalSource(signal: s, queue: .global())

@@ -80,8 +80,7 @@ final class StandardStreams {
     /// Removes the private folder (stdin's copy and stdout's file).
     func removeAll() {
         guard let folder else { return }
-        try? FileManager.default.removeItem(atPath: folder)
-        TemporaryFiles.shared.unregister(folder)
+        TemporaryFiles.shared.removeFolder(folder)
         self.folder = nil
     }
 

@@ -101,6 +101,22 @@ final class OutputGuardTests: XCTestCase {
         XCTAssertEqual(try ModelVerification.sha256(file: p), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
+    /// A work folder is removed whole; a symbolic link inside it is removed, not followed.
+    func testRemoveFolderRemovesATreeButNotWhatALinkPointsTo() throws {
+        let work = folder + "/.restore-work-test", outside = folder + "/keep.txt"
+        try FileManager.default.createDirectory(atPath: work + "/a/b", withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: work + "/a/b/step1.wav"))
+        try Data("y".utf8).write(to: URL(fileURLWithPath: work + "/.lock"))
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: outside))
+        try FileManager.default.createSymbolicLink(atPath: work + "/a/link", withDestinationPath: outside)
+        try FileManager.default.createSymbolicLink(atPath: work + "/dirlink", withDestinationPath: folder)
+        TemporaryFiles.shared.registerFolder(work)
+        TemporaryFiles.shared.removeFolder(work)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work))
+        XCTAssertEqual(try String(contentsOfFile: outside, encoding: .utf8), "keep")
+        TemporaryFiles.shared.removeFolder(work)   // already gone: nothing to do, no error
+    }
+
     func leftovers() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix(OutputGuard.temporaryPrefix) }
     }

@@ -58,7 +58,10 @@ public final class AudioStreamWriter: AudioSink {
         }
         // Hidden temporary name in the target folder, so the rename is atomic.
         temp = OutputGuard.temporaryPath(for: path)
+        // Registered before it exists, so an interrupt can never miss it.
+        TemporaryFiles.shared.register(temp)
         guard let h = sf_open(temp, Int32(SFM_WRITE), &sfinfo) else {
+            TemporaryFiles.shared.unregister(temp)
             throw RestoreError.writeFailed(path: path, reason: AudioFileReader.tidy(String(cString: sf_strerror(nil))))
         }
         sf_command(h, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
@@ -68,7 +71,6 @@ public final class AudioStreamWriter: AudioSink {
         self.fileSampleRate = fileRate
         self.channelCount = channelCount
         self.overwrite = options.overwrite
-        TemporaryFiles.shared.register(temp)
         if let quality = options.quality { try setQuality(quality, mp3: isMP3) }
     }
 
@@ -138,35 +140,6 @@ public final class AudioStreamWriter: AudioSink {
         sf_close(h)
         unlink(temp)
         TemporaryFiles.shared.unregister(temp)
-    }
-}
-
-/// Temporary outputs in progress, so an interrupt handler can remove them before exiting.
-public final class TemporaryFiles: @unchecked Sendable {
-    public static let shared = TemporaryFiles()
-    private var paths = Set<String>(), folders = Set<String>()
-    private var closed = false
-    private let lock = NSLock()
-
-    /// After `removeAll()` (the process is exiting) anything registered is removed at once.
-    func register(_ p: String) {
-        lock.lock(); defer { lock.unlock() }
-        if closed { unlink(p) } else { paths.insert(p) }
-    }
-    public func registerFolder(_ p: String) {
-        lock.lock(); defer { lock.unlock() }
-        if closed { try? FileManager.default.removeItem(atPath: p) } else { folders.insert(p) }
-    }
-    public func unregister(_ p: String) { lock.lock(); paths.remove(p); folders.remove(p); lock.unlock() }
-
-    /// Removes every registered file and folder (on SIGINT/SIGTERM, before exit).
-    public func removeAll() {
-        lock.lock(); defer { lock.unlock() }
-        closed = true
-        for p in paths { unlink(p) }
-        for f in folders { try? FileManager.default.removeItem(atPath: f) }
-        paths.removeAll()
-        folders.removeAll()
     }
 }
 

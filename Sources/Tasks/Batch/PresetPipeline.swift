@@ -32,23 +32,26 @@ public struct PresetPipeline: Sendable {
         // work folder whose lock is free while its owner is alive.
         let work = (outputFolder as NSString).appendingPathComponent(Self.workPrefix + String(UUID().uuidString.prefix(8)))
         let making = work + ".new"
-        try fm.createDirectory(atPath: making, withIntermediateDirectories: true)
         TemporaryFiles.shared.registerFolder(making)
+        do { try fm.createDirectory(atPath: making, withIntermediateDirectories: true) } catch {
+            TemporaryFiles.shared.unregister(making)
+            throw error
+        }
         let lockFD = open((making as NSString).appendingPathComponent(Self.workLock), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         if lockFD >= 0 { _ = flock(lockFD, LOCK_EX | LOCK_NB) }
         TemporaryFiles.shared.registerFolder(work)
         let renamed = rename(making, work) == 0
-        TemporaryFiles.shared.unregister(making)
         if !renamed {
             let reason = String(cString: strerror(errno))
-            try? fm.removeItem(atPath: making)
+            TemporaryFiles.shared.removeFolder(making)
             TemporaryFiles.shared.unregister(work)
             if lockFD >= 0 { close(lockFD) }
             throw RestoreError.writeFailed(path: work, reason: reason)
         }
+        TemporaryFiles.shared.unregister(making)
+        // Through TemporaryFiles, so this removal and an interrupt's never run at once.
         defer {
-            try? fm.removeItem(atPath: work)
-            TemporaryFiles.shared.unregister(work)
+            TemporaryFiles.shared.removeFolder(work)
             if lockFD >= 0 { close(lockFD) }
         }
         let source = try AudioFileReader(path: input).info
