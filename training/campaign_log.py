@@ -61,7 +61,13 @@ def main():
             out.append(f"| {r['time']} | {r['step']} | {r['hours']:.2f} | {100 * m.get('real_acc@0.5', 0):.2f}% | "
                        f"{100 * m.get('real_acc@0.9', 0):.2f}% | {100 * m.get('bwe4k_acc', 0):.2f}% | {m.get('loss@0.5', 0):.3f} |")
         out.append("")
-    scored = sorted((ROOT / "bench" / "results").glob("validate-*.json"))
+    # The shipped model's rows first, then each run's exports in step order (not name order,
+    # where 10000 would come before 1501).
+    def order(p):
+        v = json.loads(p.read_text())
+        steps = int(v.get("transformer", {}).get("steps") or 0)
+        return (not v.get("name", "").startswith("shipped"), v.get("name", "").split("-")[0], steps, p.name)
+    scored = sorted((ROOT / "bench" / "results").glob("validate-*.json"), key=order)
     if scored:
         out += ["## Validation gates (`make validate`)", "", "| model | steps | minutes | gates |", "|---|---|---|---|"]
         for p in scored:
