@@ -4,8 +4,7 @@ import Foundation
 ///
 /// The interrupt handler runs on its own thread while the workers go on, so removal is
 /// serialised: a folder is removed only under the lock (`removeFolder`, `removeAll`), never
-/// by a worker's cleanup and the handler at once, and with plain POSIX calls that treat an
-/// entry already gone as removed.
+/// by a worker's cleanup and the handler at once.
 public final class TemporaryFiles: @unchecked Sendable {
     public static let shared = TemporaryFiles()
     private var paths = Set<String>(), folders = Set<String>()
@@ -51,26 +50,9 @@ public final class TemporaryFiles: @unchecked Sendable {
         folders.removeAll()
     }
 
-    /// `rm -rf` with POSIX calls: files are unlinked, folders emptied then removed; symbolic
-    /// links are removed, never followed. A path that is already gone is not an error.
+    /// Removes a file or a folder tree; one already gone is not an error. FileManager removes
+    /// symbolic links inside the tree without following them.
     static func removeTree(_ path: String) {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            if let dir = opendir(path) {
-                var names: [String] = []
-                while let entry = readdir(dir) {
-                    let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                        String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-                    }
-                    if name != "." && name != ".." { names.append(name) }
-                }
-                closedir(dir)
-                for name in names { removeTree(path + "/" + name) }
-            }
-            rmdir(path)
-        } else {
-            unlink(path)
-        }
+        try? FileManager.default.removeItem(atPath: path)
     }
 }
