@@ -5,7 +5,9 @@ SBR (training/restore_train/sbr.py, the baseline and the engine's band estimate)
 copied bin by (f_target / f_source)^b with one slope b for the whole file, fitted on the
 time-averaged magnitudes of the octave under the cutoff. Where the content above the cutoff
 changes from frame to frame (hi-hats over chords in the demo clip), one slope fits neither.
-Here b is fitted per STFT frame on magnitudes smoothed over `smooth` frames, clipped as before.
+Here b is fitted per STFT frame on magnitudes smoothed over `smooth` frames, clipped as before,
+alone or half and half with the file's slope (what the engine's band estimate uses,
+sbr.ENGINE_SLOPE).
 
     .venv/bin/python bench/sbr_slope.py [--clips 48]
 Prints and writes bench/results/sbr-slope.json: the demo's 4–8 kHz level beside the original's,
@@ -26,27 +28,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from restore_train import sbr  # noqa: E402
 
 
-def high_band_per_frame(x, sr, cutoff, smooth):
-    x = np.asarray(x, dtype=np.float64)
-    spec = sbr.stft(x)
-    bins = spec.shape[1]
-    first, end = sbr.source_band(cutoff, sr)
-    width = end - first
-    logf = np.log10(np.arange(first, end) * sr / sbr.N_FFT)
-    mag = np.abs(spec[:, first:end]) + 1e-12
-    kernel = np.ones(smooth) / smooth
-    smoothed = np.stack([np.convolve(mag[:, j], kernel, mode="same") for j in range(mag.shape[1])], 1)
-    design = np.vstack([logf, np.ones_like(logf)]).T
-    b = np.clip(np.linalg.lstsq(design, np.log10(smoothed).T, rcond=None)[0][0], -4.0, 0.0)
-    out = np.zeros_like(spec)
-    k = end
-    while k < bins:
-        n = min(width, bins - k)
-        src, dst = np.arange(first, first + n), np.arange(k, k + n)
-        out[:, dst] = spec[:, src] * (dst / src)[None, :] ** b[:, None]
-        k += n
-    y = sbr.istft(out, len(x))
-    return y - sbr.zero_phase(y, sbr.kaiser_lowpass(cutoff, sr))
+def high_band_per_frame(x, sr, cutoff, smooth, share=1.0):
+    """`share` × each frame's slope over `smooth` frames + (1 − share) × the file's."""
+    return sbr.high_band(x, sr, cutoff, slope_frames=smooth, frame_share=share)
 
 
 def band_db(x, sr, lo, hi):
@@ -68,8 +52,9 @@ def main():
     orig, low = (a.mean(1) if a.ndim > 1 else a for a in (orig, low))
     result["demo"]["original"] = band_db(orig, sr, 4000, 8000)
     result["demo"]["global"] = band_db(low + sbr.high_band(low, sr, 4016), sr, 4000, 8000)
-    for smooth in (4, 16):
-        result["demo"][f"per-frame {smooth}"] = band_db(low + high_band_per_frame(low, sr, 4016, smooth), sr, 4000, 8000)
+    variants = {"per-frame 4": (4, 1.0), "per-frame 16": (16, 1.0), "half per-frame 4": (4, 0.5), "half per-frame 8": (8, 0.5)}
+    for name, (smooth, share) in variants.items():
+        result["demo"][name] = band_db(low + high_band_per_frame(low, sr, 4016, smooth, share), sr, 4000, 8000)
 
     rate = 22050
     scores = collections.defaultdict(list)
@@ -77,8 +62,8 @@ def main():
         x = c["audio"].astype(np.float64)
         low = sbr.zero_phase(x, sbr.kaiser_lowpass(4000, rate))
         outputs = {"global": low + sbr.high_band(low, rate, 4000)}
-        for smooth in (4, 16):
-            outputs[f"per-frame {smooth}"] = low + high_band_per_frame(low, rate, 4000, smooth)
+        for name, (smooth, share) in variants.items():
+            outputs[name] = low + high_band_per_frame(low, rate, 4000, smooth, share)
         for name, y in outputs.items():
             s = validate.lsd(x.astype(np.float32), y.astype(np.float32))
             scores[(c["kind"], name)].append(s)

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Golden fixtures of spectral band replication (restore_train.sbr) for the Swift tests:
 1.5 s of noise with a 1/f tilt and a few decaying tones, low-passed at 4 kHz with the same
-Kaiser FIR (fixed seed), at 22 050 and 16 000 Hz; the reference output in float64.
+Kaiser FIR (fixed seed), at 22 050 and 16 000 Hz; the reference output in float64, with one
+slope per file (the baseline) and the engine's band estimate (sbr.ENGINE_SLOPE: half the
+slope of 4 frames, half the file's).
 
     .venv/bin/python training/make_sbr_fixtures.py
 """
@@ -39,6 +41,8 @@ def main() -> None:
         y = sbr.spectral_band_replication(x.astype(np.float64), sr, 4000.0)
         np.save(OUT / f"input{sr}.npy", x)
         np.save(OUT / f"output{sr}.npy", y.astype(np.float32))
+        y4 = sbr.spectral_band_replication(x.astype(np.float64), sr, 4000.0, **sbr.ENGINE_SLOPE)
+        np.save(OUT / f"output{sr}-engine.npy", y4.astype(np.float32))
         first, end = sbr.source_band(4000.0, sr)
         b = sbr.slope(sbr.stft(x.astype(np.float64)), first, end, sr)
         print(f"{sr} Hz: source bins [{first}, {end}), slope {b:.4f}, output rms {np.sqrt(np.mean(y ** 2)):.5f}")

@@ -163,7 +163,8 @@ public struct BandwidthExtension: RestoreTask {
             job = RestorationJob(layout: .everywhere, channels: o.channels, sampling: context.sampling,
                                  mask: { _ in mask },
                                  guide: guided ? { x22 in
-                                     BandGuide(estimate: BandReplication.extend(x22, rate: engineRate, cutoff: cutoff), priorTokens: o.prior == .sbr,
+                                     BandGuide(estimate: BandReplication.extend(x22, rate: engineRate, cutoff: cutoff, slope: .engine),
+                                               priorTokens: o.prior == .sbr,
                                                initialMaskRatio: Self.priorMaskRatio, toleranceDB: o.levelGuard.map(Float.init),
                                                framesPerCell: Self.levelGuardFrames)
                                  } : nil,
@@ -199,11 +200,11 @@ public struct BandwidthExtension: RestoreTask {
             var y = generated.channels[ch]
             let top = min(rate / 2, engineNyquist)
             if o.fuse == .sbr && top > cutoff {
-                let replication = BandReplication.extend(original.channels[ch], rate: rate, cutoff: cutoff)
+                let replication = BandReplication.extend(original.channels[ch], rate: rate, cutoff: cutoff, slope: .engine)
                 y = BandFusion.fuse(y, with: replication, rate: rate, band: cutoff...top)
             }
             let continues = o.above8k == .sbr || (o.above8k == .auto && rate / 2 > engineNyquist)
-            if continues && rate / 2 > ceiling { y = BandReplication.continueAbove(y, rate: rate, edge: ceiling) }
+            if continues && rate / 2 > ceiling { y = BandReplication.continueAbove(y, rate: rate, edge: ceiling, slope: .engine) }
             if g != 1 {
                 // Only the new band: the generated signal's part above the cutoff.
                 let high = BandSplice.join(low: [Float](repeating: 0, count: y.count), high: y, cutoff: cutoff, rate: rate)

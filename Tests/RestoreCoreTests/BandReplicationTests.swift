@@ -11,12 +11,33 @@ final class BandReplicationTests: XCTestCase {
             let ref = try Fixtures.npy("sbr/output\(rate).npy").values
             let y = BandReplication.extend(x, rate: Double(rate), cutoff: 4000)
             XCTAssertEqual(y.count, ref.count)
-            var err = 0.0, norm = 0.0
-            for (a, b) in zip(y, ref) { err += Double((a - b) * (a - b)); norm += Double(b * b) }
-            let rel = (err / norm).squareRoot()
+            let rel = Self.relativeError(y, ref)
             print("sbr parity \(rate) Hz: relative L2 error \(rel)")
             XCTAssertLessThan(rel, 1e-4, "\(rate) Hz")
         }
+    }
+
+    /// The engine's band estimate: half a slope per frame over 4 frames, half the file's
+    /// (`sbr.ENGINE_SLOPE` in the reference). Its output differs from the per-file slope's,
+    /// so the parity is not the baseline's passing twice.
+    func testEngineSlopeMatchesTheReferenceImplementation() throws {
+        for rate in [22050, 16000] {
+            let x = try Fixtures.npy("sbr/input\(rate).npy").values
+            let ref = try Fixtures.npy("sbr/output\(rate)-engine.npy").values
+            let y = BandReplication.extend(x, rate: Double(rate), cutoff: 4000, slope: .engine)
+            XCTAssertEqual(y.count, ref.count)
+            let rel = Self.relativeError(y, ref)
+            print("sbr engine-slope parity \(rate) Hz: relative L2 error \(rel)")
+            XCTAssertLessThan(rel, 1e-4, "\(rate) Hz")
+            let perFile = try Fixtures.npy("sbr/output\(rate).npy").values
+            XCTAssertGreaterThan(Self.relativeError(perFile, ref), 1e-3, "\(rate) Hz: the fixtures do not tell the slopes apart")
+        }
+    }
+
+    static func relativeError(_ y: [Float], _ ref: [Float]) -> Double {
+        var err = 0.0, norm = 0.0
+        for (a, b) in zip(y, ref) { err += Double((a - b) * (a - b)); norm += Double(b * b) }
+        return (err / norm).squareRoot()
     }
 
     /// Below the cutoff the input is untouched; above it a band appears at a sensible level.
@@ -44,5 +65,6 @@ final class BandReplicationTests: XCTestCase {
         XCTAssertEqual(BandReplication.highBand([], rate: 22050, cutoff: 4000), [])
         XCTAssertEqual(BandReplication.highBand([0.5], rate: 22050, cutoff: 4000), [0])
         XCTAssertEqual(BandReplication.highBand([Float](repeating: 0, count: 1000), rate: 22050, cutoff: 50), [Float](repeating: 0, count: 1000))
+        XCTAssertEqual(BandReplication.highBand([Float](repeating: 0, count: 1000), rate: 22050, cutoff: 4000, slope: .engine), [Float](repeating: 0, count: 1000))
     }
 }
