@@ -47,8 +47,8 @@ public struct BandwidthExtension: RestoreTask {
         /// of the engine's top band, or nothing (the vocoder's own haze).
         /// `auto`: band replication only where the output reaches past the engine's Nyquist
         /// (11.025 kHz), which the vocoder never fills; below it the fused band is measured
-        /// better. 44.1 kHz clips from 4 kHz (12 music clips), LSD 8–16 kHz: 1.694 with
-        /// replication, 4.200 without, band replication alone 1.721.
+        /// better. 44.1 kHz clips from 4 kHz (12 music clips), LSD 8–16 kHz: 1.673 with
+        /// replication, 4.195 without, band replication alone 1.721.
         public var above8k: AboveEngine = .auto
         /// Gain of the new band (dB), like a wet/dry control.
         public var gain: Double = 0

@@ -2,8 +2,8 @@ import Foundation
 
 /// Fuses two estimates of the same missing band: the engine's and a DSP one (band
 /// replication). Their errors are partly independent, so in the log-spectral domain their
-/// mean errs less than either (on the validation split, bench/bwe.py: LSD 1.121 fused vs
-/// 1.237 for the guided engine's band and 1.188 for band replication alone, at or below
+/// mean errs less than either (on the validation split, bench/bwe.py: LSD 1.073 fused vs
+/// 1.202 for the guided engine's band and 1.188 for band replication alone, below
 /// replication on every kind). In the STFT domain (Hann, 75 % overlap, ≈46 ms frames), inside `band`:
 /// * each bin's magnitude is the weighted geometric mean of the two, with `primary`'s phase;
 /// * then each frame's power in each third-octave band is set to the weighted geometric mean
