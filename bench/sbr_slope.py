@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Study: spectral band replication with a slope per frame instead of one per file.
 
-SBR (training/restore_train/sbr.py, the baseline and the engine's band estimate) scales each
-copied bin by (f_target / f_source)^b with one slope b for the whole file, fitted on the
-time-averaged magnitudes of the octave under the cutoff. Where the content above the cutoff
+The SBR baseline (training/restore_train/sbr.py) scales each copied bin by
+(f_target / f_source)^b with one slope b for the whole file, fitted on the time-averaged
+magnitudes of the octave under the cutoff. Where the content above the cutoff
 changes from frame to frame (hi-hats over chords in the demo clip), one slope fits neither.
 Here b is fitted per STFT frame on magnitudes smoothed over `smooth` frames, clipped as before,
 alone or half and half with the file's slope (what the engine's band estimate uses,
@@ -28,11 +28,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 from restore_train import sbr  # noqa: E402
 
 
-def high_band_per_frame(x, sr, cutoff, smooth, share=1.0):
-    """`share` × each frame's slope over `smooth` frames + (1 − share) × the file's."""
-    return sbr.high_band(x, sr, cutoff, slope_frames=smooth, frame_share=share)
-
-
 def band_db(x, sr, lo, hi):
     power = np.abs(np.fft.rfft(x)) ** 2
     f = np.fft.rfftfreq(len(x), 1 / sr)
@@ -54,7 +49,7 @@ def main():
     result["demo"]["global"] = band_db(low + sbr.high_band(low, sr, 4016), sr, 4000, 8000)
     variants = {"per-frame 4": (4, 1.0), "per-frame 16": (16, 1.0), "half per-frame 4": (4, 0.5), "half per-frame 8": (8, 0.5)}
     for name, (smooth, share) in variants.items():
-        result["demo"][name] = band_db(low + high_band_per_frame(low, sr, 4016, smooth, share), sr, 4000, 8000)
+        result["demo"][name] = band_db(low + sbr.high_band(low, sr, 4016, slope_frames=smooth, frame_share=share), sr, 4000, 8000)
 
     rate = 22050
     scores = collections.defaultdict(list)
@@ -63,7 +58,7 @@ def main():
         low = sbr.zero_phase(x, sbr.kaiser_lowpass(4000, rate))
         outputs = {"global": low + sbr.high_band(low, rate, 4000)}
         for name, (smooth, share) in variants.items():
-            outputs[name] = low + high_band_per_frame(low, rate, 4000, smooth, share)
+            outputs[name] = low + sbr.high_band(low, rate, 4000, slope_frames=smooth, frame_share=share)
         for name, y in outputs.items():
             s = validate.lsd(x.astype(np.float32), y.astype(np.float32))
             scores[(c["kind"], name)].append(s)
