@@ -5,7 +5,7 @@
     .venv/bin/python training/embed_captions.py --data $D
     .venv/bin/python training/tokenize_corpus.py --data $D --tokenizer $T
     nohup .venv/bin/python training/train_transformer.py --data $D --tokenizer $T --run v2-hybrid-8x384 \
-        --hybrid --bf16 --width 384 --depth 8 --heads 6 --band 0.4 --span 0.25 --short-spans 0.5 --full-mask 0.1 --minutes 600 &
+        --hybrid --bf16 --width 384 --depth 8 --heads 6 --band 0.35 --span 0.3 --short-spans 0.6 --loud-spans 0.6 --full-mask 0.1 --minutes 600 &
 
 Each run (--run NAME) has its own checkpoint (training/checkpoints/transformer-NAME.pt), log
 (training/logs/transformer-NAME.log) and candidate model folder
@@ -16,7 +16,8 @@ validation gates (make validate) improve. Rerunning the same line resumes; SIGTE
 Condition: the MiniLM embedding of the clip's caption, replaced 10% of the time by the
 learned unconditional vector (CFG). The mask of a batch is a bandwidth-extension row mask
 (--band, drawn only from clips whose measured bandwidth is full), a MAGNeT-style column
-span (--span), random positions at ratios 0.9–1 (--full-mask: generation from scratch) or
+span (--span; --short-spans of them 1–12 columns, --loud-spans of those at the loudest of 4
+random starts), random positions at ratios 0.9–1 (--full-mask: generation from scratch) or
 random positions; ratios from a truncated Gaussian centred on 0.55, label smoothing 0.1, loss
 on masked positions only. --hybrid adds the true mel patch of known
 positions (dropped for a random share of them, as the sampler's own fills have none).
@@ -107,6 +108,24 @@ def short_span_mask(batch, rows, columns, longest=12, generator=None):
     for i in range(batch):
         n = int(torch.randint(1, longest + 1, (1,), generator=generator))
         start = int(torch.randint(0, columns - n + 1, (1,), generator=generator))
+        out[i, start * rows:(start + n) * rows] = True
+    return out
+
+
+def loud_span_mask(mel, rows, columns, longest=12, candidates=4, frames_per_column=16, generator=None):
+    """Like `short_span_mask`, but each clip's span starts at the loudest of `candidates` random
+    starts (mel power summed over the span; `mel` is the clips' normalised mel, (batch, 80,
+    frames), [-1, 1] ↔ [-100, 20] dB). Users fill gaps where there was sound, often an onset the
+    audio beside the gap does not show; uniform spans mostly cover steady or silent stretches,
+    and the model learned to fill onsets with near-silence (bench/gap_levels.py)."""
+    batch = mel.shape[0]
+    power = torch.from_numpy(np.power(10.0, 6.0 * mel.astype(np.float32)).sum(axis=1))   # (batch, frames)
+    per_column = power[:, :columns * frames_per_column].reshape(batch, columns, frames_per_column).sum(-1)
+    out = torch.zeros(batch, rows * columns, dtype=torch.bool)
+    for i in range(batch):
+        n = int(torch.randint(1, longest + 1, (1,), generator=generator))
+        starts = torch.randint(0, columns - n + 1, (candidates,), generator=generator).tolist()
+        start = max(starts, key=lambda s: float(per_column[i, s:s + n].sum()))
         out[i, start * rows:(start + n) * rows] = True
     return out
 
@@ -247,6 +266,8 @@ def main():
     ap.add_argument("--span", type=float, default=0.0, help="fraction of batches with column-span masks (gap filling)")
     ap.add_argument("--short-spans", type=float, default=0.0,
                     help="share of the span batches whose span is 1-12 columns (0.2-2.2 s) instead of ratio-drawn")
+    ap.add_argument("--loud-spans", type=float, default=0.0,
+                    help="share of the short spans that start at the loudest of 4 random starts (needs --hybrid's mel store)")
     ap.add_argument("--band", type=float, default=0.0, help="fraction of batches with upper-row band masks (bandwidth extension)")
     ap.add_argument("--full-mask", type=float, default=0.0,
                     help="fraction of batches masked at ratios 0.9–1 (generation from scratch, where only the caption informs)")
@@ -287,7 +308,7 @@ def main():
     ema = copy.deepcopy(model) if args.ema > 0 else model
     counts = torch.bincount(seq[train].flatten(), minlength=cfg.codebook_size).float()
     unigram = counts / counts.sum()
-    recipe = {"run": args.run, "lr": args.lr, "warmup": 500, "batch": args.batch, "band": args.band, "span": args.span, "short_spans": args.short_spans,
+    recipe = {"run": args.run, "lr": args.lr, "warmup": 500, "batch": args.batch, "band": args.band, "span": args.span, "short_spans": args.short_spans, "loud_spans": args.loud_spans,
               "full_mask": args.full_mask, "random": round(1 - args.band - args.span - args.full_mask, 4), "band_clips": "full_band only", "cfg_drop": 0.1,
               "label_smoothing": 0.1, "mask_ratio": "truncated Gaussian 0.55 ± 0.25", "hybrid": args.hybrid,
               "hybrid_patch_drop": "uniform share per clip" if args.hybrid else None, "bf16": args.bf16,
@@ -346,7 +367,10 @@ def main():
             if not is_span and kind < args.band + args.span + args.full_mask:
                 masked = generation_mask(args.batch, cfg.rows, cfg.columns, generator=g)
             elif is_span and float(torch.rand(1, generator=g)) < args.short_spans:
-                masked = short_span_mask(args.batch, cfg.rows, cfg.columns, generator=g)
+                if store is not None and float(torch.rand(1, generator=g)) < args.loud_spans:
+                    masked = loud_span_mask(store.mel[idx.numpy()], cfg.rows, cfg.columns, generator=g)
+                else:
+                    masked = short_span_mask(args.batch, cfg.rows, cfg.columns, generator=g)
             else:
                 masked = random_mask(args.batch, cfg.rows, cfg.columns, span=is_span, generator=g)
         # Padding silence past a clip's end is never a target: at inference those columns are
