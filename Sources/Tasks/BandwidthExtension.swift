@@ -67,7 +67,7 @@ public struct BandwidthExtension: RestoreTask {
             lfr = try c.decodeIfPresent(Bool.self, forKey: AnyKey("lfr")) ?? d.lfr
             channels = try c.decodeIfPresent(ChannelMode.self, forKey: AnyKey("channels")) ?? d.channels
             prior = try c.decodeIfPresent(Prior.self, forKey: AnyKey("prior")) ?? d.prior
-            levelGuard = try c.decodeIfPresent(Double.self, forKey: AnyKey("level-guard")) ?? d.levelGuard
+            levelGuard = try c.decibelsOrOff("level-guard", fallback: d.levelGuard)
             fuse = try c.decodeIfPresent(Fusion.self, forKey: AnyKey("fuse")) ?? d.fuse
             above8k = try c.decodeIfPresent(AboveEngine.self, forKey: AnyKey("above-8k")) ?? d.above8k
             gain = try c.decodeIfPresent(Double.self, forKey: AnyKey("gain")) ?? d.gain

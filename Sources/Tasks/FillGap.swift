@@ -17,6 +17,8 @@ public struct FillGap: RestoreTask {
 
     /// At least this much audio is kept on each side of a gap inside its window.
     public static let minimumContext = 1.0
+    /// The fill floor's default (dB): see `Options.fillFloor`.
+    public static let defaultFillFloor: Double? = 12
     /// Audio beside a gap that sets the fill's gain and peak.
     static let beside = 0.1
 
@@ -33,12 +35,13 @@ public struct FillGap: RestoreTask {
                                             context: Self.minimumContext, path: input.path, noun: "gap", verb: "filled")
         }
         var gains: [Double: [Float]] = [:]
-        var guardReport: LevelGuardReport? = nil
+        var guardReport: LevelGuardReport? = nil, floorReport: LevelGuardReport? = nil
         let source = try ValidatedAudioSource(path: input.path)
         if let restorer {
             let model = restorer.model
             let xf = Int((options.crossfade.seconds * rate).rounded())
-            let guard_ = options.levelGuard.map { tolerance in { (_: [Float]) in BandGuide.neighbours(toleranceDB: Float(tolerance)) } }
+            let tolerance = options.levelGuard.map(Float.init), floorDB = options.fillFloor.map(Float.init)
+            let guard_: (([Float]) -> BandGuide)? = tolerance == nil && floorDB == nil ? nil : { _ in BandGuide.neighbours(toleranceDB: tolerance, floorDB: floorDB) }
             let job = RestorationJob(layout: .around(clusters: clusters, totalFrames: planned.frames), channels: options.channels,
                                      sampling: context.sampling, mask: { p in Self.mask(clusters[p.index], placement: p, model: model) },
                                      vocodeFrames: { p in Self.framesAround(clusters[p.index], placement: p, model: model, crossfade: xf) },
@@ -50,6 +53,7 @@ public struct FillGap: RestoreTask {
                                      })
             let r = try restorer.run(source, job: job, output: output, options: context.writeOptions, expectedFrames: planned.frames, progress: context.progress)
             if options.levelGuard != nil { guardReport = r.levelGuard }
+            if options.fillFloor != nil { floorReport = r.fillFloor }
         } else {
             let writer = try AudioStreamWriter(path: output, sampleRate: rate, channelCount: planned.channels, options: context.writeOptions)
             while let block = try source.read(maxFrames: 65536) { try writer.write(block) }
@@ -61,6 +65,7 @@ public struct FillGap: RestoreTask {
         let reports: [JSONValue] = gaps.map { g in .object(["start": .of(g.start), "end": .of(g.end), "gain": .array((gains[g.start] ?? []).map { .of(Double($0)) })]) }
         var report: [String: JSONValue] = ["gaps": .array(reports), "filled": .of(gaps.count), "detected": .of(planned.detected)]
         if let g = guardReport { report["level_guard"] = g.json }
+        if let f = floorReport { report["fill_floor"] = .object(["cells": .of(f.cells), "raised": .of(f.corrected), "mean_raise_db": .of(f.corrected > 0 ? f.signedDB / Double(f.corrected) : 0)]) }
         return TaskResult(task: Self.name, input: input.path, outputs: [output], report: report)
     }
 

@@ -25,8 +25,13 @@ extension FillGap {
         /// candidate at 3,000 steps 2.555 → 2.245 and 2.553 → 2.040 (bench/results/fill-gap-guard/,
         /// `bench/validate.py --only gap --fill-gap-args "--level-guard DB"`).
         public var levelGuard: Double? = 6
+        /// Fill floor (dB; nil = off): a generated cell more than this under the louder side of
+        /// the gap (its power, row by row) is raised to that distance (`FillFloor`). Gaps in
+        /// active audio often cover an onset the sides do not show, and the engine fills those
+        /// with near-silence.
+        public var fillFloor: Double? = FillGap.defaultFillFloor
         public init() {}
-        public static let keys = ["at", "length", "gaps", "detect", "min-dropout", "max-dropout", "crossfade", "channels", "level-guard"]
+        public static let keys = ["at", "length", "gaps", "detect", "min-dropout", "max-dropout", "crossfade", "channels", "level-guard", "fill-floor"]
 
         public init(from decoder: Decoder) throws {
             // Defaults come from `Options()` only.
@@ -39,7 +44,8 @@ extension FillGap {
             maxDropout = try c.decodeIfPresent(TimeValue.self, forKey: AnyKey("max-dropout")) ?? d.maxDropout
             crossfade = try c.decodeIfPresent(TimeValue.self, forKey: AnyKey("crossfade")) ?? d.crossfade
             channels = try c.decodeIfPresent(ChannelMode.self, forKey: AnyKey("channels")) ?? d.channels
-            levelGuard = try c.decodeIfPresent(Double.self, forKey: AnyKey("level-guard")) ?? d.levelGuard
+            levelGuard = try c.decibelsOrOff("level-guard", fallback: d.levelGuard)
+            fillFloor = try c.decibelsOrOff("fill-floor", fallback: d.fillFloor)
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -53,6 +59,7 @@ extension FillGap {
             try c.encode(crossfade, forKey: AnyKey("crossfade"))
             try c.encode(channels, forKey: AnyKey("channels"))
             try c.encodeIfPresent(levelGuard, forKey: AnyKey("level-guard"))
+            try c.encodeIfPresent(fillFloor, forKey: AnyKey("fill-floor"))
         }
 
         public func validate() throws {
@@ -68,6 +75,7 @@ extension FillGap {
             if let length, length.seconds > 60 { throw RestoreError.invalidArgument("fill-gap: --length must be at most 60 s") }
             if let gaps { _ = try TimeSpan.parseList(gaps) }
             if let g = levelGuard, !(g >= 0 && g <= 60) { throw RestoreError.invalidArgument("fill-gap: --level-guard must be between 0 and 60 dB") }
+            if let f = fillFloor, !(f >= 0 && f <= 60) { throw RestoreError.invalidArgument("fill-gap: --fill-floor must be between 0 and 60 dB") }
             guard minDropout.seconds > 0, maxDropout.seconds <= 60 else {
                 throw RestoreError.invalidArgument("fill-gap: --min-dropout and --max-dropout must be between 0 and 60 s")
             }

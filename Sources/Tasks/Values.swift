@@ -43,4 +43,18 @@ extension KeyedDecodingContainer where Key == AnyKey {
         if let one = try? decodeIfPresent(T.self, forKey: AnyKey(key)) { return [one] }
         return try decodeIfPresent([T].self, forKey: AnyKey(key)) ?? fallback
     }
+
+    /// A level in dB that can be turned off: a number, or `off` (YAML reads a plain `off` as
+    /// false, and null is accepted too); absent = `fallback`.
+    func decibelsOrOff(_ key: String, fallback: Double?) throws -> Double? {
+        let k = AnyKey(key)
+        guard contains(k) else { return fallback }
+        if try decodeNil(forKey: k) { return nil }
+        if let b = try? decode(Bool.self, forKey: k), !b { return nil }
+        if let t = try? decode(String.self, forKey: k), t == "off" { return nil }
+        guard let v = try? decode(Double.self, forKey: k) else {
+            throw DecodingError.typeMismatch(Double.self, .init(codingPath: codingPath + [k], debugDescription: "expected a number of dB or off"))
+        }
+        return v
+    }
 }

@@ -69,12 +69,12 @@ struct EngineOptions: ParsableArguments {
     func apply() { context.adopt() }
 }
 
-/// `--level-guard DB|off` (bwe, fill-gap): a tolerance in dB, or nil for off.
+/// `--level-guard DB|off` (bwe, fill-gap) and `--fill-floor DB|off` (fill-gap): dB, or nil for off.
 enum LevelGuardArgument {
     static func text(_ value: Double?) -> String { value.map { String(format: "%g", $0) } ?? "off" }
-    static func parse(_ text: String) throws -> Double? {
+    static func parse(_ text: String, flag: String = "--level-guard") throws -> Double? {
         if text == "off" { return nil }
-        guard let g = Double(text) else { throw ValidationError("--level-guard '\(text)' is not a number of dB or off") }
+        guard let g = Double(text) else { throw ValidationError("\(flag) '\(text)' is not a number of dB or off") }
         return g
     }
 }

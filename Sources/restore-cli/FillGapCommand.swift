@@ -41,6 +41,8 @@ struct FillGapCommand: ParsableCommand {
     @Flag(help: "Process stereo as mid and side instead of left and right.") var midSide = false
     @Option(parsing: .unconditional, help: "Move generated cells further than this many dB from the level beside the gap to that distance; off to disable.")
     var levelGuard: String = LevelGuardArgument.text(FillGap.Options().levelGuard)
+    @Option(parsing: .unconditional, help: "In gaps up to 1 s, raise generated cells more than this many dB under the louder side of the gap to that level; off to disable.")
+    var fillFloor: String = LevelGuardArgument.text(FillGap.Options().fillFloor)
     @OptionGroup var output: OutputOptions
     @OptionGroup var format: AudioFormatOptions
     @OptionGroup var sampling: SamplingOptions
@@ -63,6 +65,7 @@ struct FillGapCommand: ParsableCommand {
         o.crossfade = try Self.time(crossfade, "--crossfade")
         o.channels = midSide ? .midSide : .perChannel
         o.levelGuard = try LevelGuardArgument.parse(levelGuard)
+        o.fillFloor = try LevelGuardArgument.parse(fillFloor, flag: "--fill-floor")
         let task = try FillGap(options: o)
         if list { return try Self.list(task, inputs: inputs, json: display.json) }
         try TaskCommand.run(task, inputs: inputs, suffix: "filled", output: output, format: format, engine: engine, sampling: sampling, display: display)

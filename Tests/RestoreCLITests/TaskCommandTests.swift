@@ -1,5 +1,6 @@
 import Foundation
 import RestoreCore
+import Tasks
 import XCTest
 
 /// The task commands as a user runs them: bad input gets one clear line and exit 1;
@@ -105,6 +106,25 @@ final class TaskCommandTests: XCTestCase {
             XCTAssertEqual((onLine["settings"] as? [String: Any])?["level_guard"] as? Double, 3, command)
             XCTAssertNotNil((onLine["report"] as? [String: Any])?["level_guard"], command)
         }
+    }
+
+    /// `--fill-floor` (fill-gap): on by default and reported; `off` turns it off; bad values
+    /// are refused with the flag's name.
+    func testFillFloorIsReportedAndCanBeTurnedOff() throws {
+        let args = ["fill-gap", wav, "--at", "0.4s", "--length", "0.1s", "--iterations", "1", "--quiet", "--json"]
+        let on = try CLI.run(args + ["-o", folder + "/floor-on.wav"])
+        XCTAssertEqual(on.status, 0, on.stderr)
+        let onLine = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(on.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((onLine["settings"] as? [String: Any])?["fill_floor"] as? Double, FillGap.defaultFillFloor)
+        let floor = try XCTUnwrap((onLine["report"] as? [String: Any])?["fill_floor"] as? [String: Any])
+        XCTAssertGreaterThan(floor["cells"] as? Int ?? 0, 0)
+        let off = try CLI.run(args + ["-o", folder + "/floor-off.wav", "--fill-floor", "off"])
+        XCTAssertEqual(off.status, 0, off.stderr)
+        let offLine = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(off.stdout.utf8)) as? [String: Any])
+        XCTAssertNil((offLine["settings"] as? [String: Any])?["fill_floor"])
+        XCTAssertNil((offLine["report"] as? [String: Any])?["fill_floor"])
+        try expectError(args + ["--fill-floor", "loud"], "--fill-floor 'loud' is not a number of dB or off")
+        try expectError(args + ["--fill-floor", "61"], "fill-gap: --fill-floor must be between 0 and 60 dB")
     }
 
     func testPlotIsRefusedWhereThereIsNoAudioToDraw() throws {

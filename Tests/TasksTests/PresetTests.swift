@@ -38,6 +38,35 @@ final class PresetTests: XCTestCase {
         XCTAssertEqual(gap.options.minDropout.seconds, 0.03, accuracy: 1e-12)
     }
 
+    /// A guard or floor is turned off in a preset as on the command line, with `off`
+    /// (YAML reads a plain `off` as false); numbers set it, anything else is refused.
+    func testLevelsInDecibelsCanBeTurnedOff() throws {
+        let p = try Preset.parse("""
+        name: t
+        steps:
+          - task: fill-gap
+            detect: true
+            level-guard: off
+            fill-floor: "off"
+          - task: bwe
+            level-guard: off
+          - task: fill-gap
+            detect: true
+            fill-floor: 20
+        """, path: "p.yaml")
+        let gap = try XCTUnwrap(p.steps[0].task as? FillGap)
+        XCTAssertNil(gap.options.levelGuard)
+        XCTAssertNil(gap.options.fillFloor)
+        XCTAssertNil(try XCTUnwrap(p.steps[1].task as? BandwidthExtension).options.levelGuard)
+        let floor = try XCTUnwrap(p.steps[2].task as? FillGap)
+        XCTAssertEqual(floor.options.fillFloor, 20)
+        XCTAssertEqual(floor.options.levelGuard, FillGap.Options().levelGuard)
+        expect("name: x\nsteps:\n  - task: fill-gap\n    detect: true\n    fill-floor: loud\n",
+               "p.yaml:5: option 'fill-floor' of task 'fill-gap': expected a number of dB or off")
+        expect("name: x\nsteps:\n  - task: fill-gap\n    detect: true\n    fill-floor: on\n",
+               "p.yaml:5: option 'fill-floor' of task 'fill-gap': expected a number of dB or off")
+    }
+
     func testErrorsNameFileLineAndKeyWithSuggestions() {
         expect("name: x\nsteps:\n  - task: bwee\n", "p.yaml:3: unknown task 'bwee'; did you mean 'bwe'? (tasks: bwe, fill-gap, generate, embed, repair)")
         expect("name: x\nsteps:\n  - task: bwe\n    cutof: 4000\n", "p.yaml:4: unknown option 'cutof' for task 'bwe'; did you mean 'cutoff'? (options: cutoff, lfr, channels, prior, level-guard, fuse, above-8k, gain, rate)")

@@ -11,7 +11,7 @@ import Foundation
 ///   frame by frame, bounds its envelope.
 /// With `fromNeighbours`, a row's expected level in a generated column is its level in the
 /// nearest known columns on either side, interpolated linearly across (one side if only one
-/// exists); there is no prior then.
+/// exists); there is no prior then, and `floorDB` may add a one-sided floor (`FillFloor`).
 public struct BandGuide: Sendable {
     /// The estimate at the engine's rate, aligned with the window's slice (unused with
     /// `fromNeighbours`).
@@ -23,6 +23,11 @@ public struct BandGuide: Sendable {
     public var toleranceDB: Float?
     /// Frames of one level-guard cell; nil: one token column's.
     public var framesPerCell: Int?
+    /// With `fromNeighbours`: generated cells more than this many dB under the louder side are
+    /// raised to it (`FillFloor`); nil: no floor.
+    public var floorDB: Float?
+    /// The floor applies to runs of generated columns at most this long (seconds).
+    public var floorLongestSeconds: Double = FillFloor.longestSeconds
 
     public init(estimate: [Float], priorTokens: Bool = false, initialMaskRatio: Float = 0.5,
                 toleranceDB: Float? = nil, framesPerCell: Int? = nil) {
@@ -33,10 +38,12 @@ public struct BandGuide: Sendable {
         self.framesPerCell = framesPerCell
     }
 
-    /// A level guard whose expected levels come from the known columns beside the generated ones.
-    public static func neighbours(toleranceDB: Float) -> BandGuide {
+    /// A level guard whose expected levels come from the known columns beside the generated
+    /// ones, and a floor under the louder of them; either may be nil (off).
+    public static func neighbours(toleranceDB: Float?, floorDB: Float? = nil) -> BandGuide {
         var g = BandGuide(estimate: [], toleranceDB: toleranceDB)
         g.fromNeighbours = true
+        g.floorDB = floorDB
         return g
     }
 }

@@ -68,6 +68,7 @@ public struct RestorationReport: Sendable, Equatable {
     public var outputRate: Double = 0
     public var framesWritten = 0
     public var levelGuard = LevelGuardReport()
+    public var fillFloor = LevelGuardReport()
     public init() {}
 }
 
@@ -175,6 +176,7 @@ public struct Restorer {
             if hopColumns != nil { carried[ci] = r.grid }
             report.generatedTokens += r.generated
             report.levelGuard.add(r.levelGuard)
+            report.fillFloor.add(r.fillFloor)
             outs.append(try model.fromEngineRate(r.audio, to: placement.rate, length: x.count))
         }
         report.windows += 1

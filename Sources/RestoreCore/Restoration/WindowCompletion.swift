@@ -50,6 +50,8 @@ public struct WindowCompletion {
         public var generated: Int
         /// What the level guard corrected (all zero without one).
         public var levelGuard = LevelGuardReport()
+        /// What the fill floor raised (all zero without one).
+        public var fillFloor = LevelGuardReport()
     }
 
     /// `windowFrame` is the first mel frame of the model window inside the slice; frames past
@@ -121,6 +123,16 @@ public struct WindowCompletion {
                                           mel: fe.config,
                                           weight: { b, f in f < inside && f + j0 >= 0 ? mask.generatedWeight(b, f) : 0 })
         }
+        var fillFloor = LevelGuardReport()
+        if let guide, guide.fromNeighbours, let floorDB = guide.floorDB {
+            // After the guard, so that the floor has the last word on the quiet side.
+            let louder = FillFloor.louderNeighbourLevels(window: window, bins: bands, frames: wf, rows: rows, columns: cols, binsPerRow: model.binsPerRow,
+                                                         framesPerToken: fpt, known: known, audio: min(inside, max(0, -j0))..<inside, mel: fe.config,
+                                                         longestRun: FillFloor.longestRun(seconds: guide.floorLongestSeconds, model: model))
+            fillFloor = FillFloor.apply(generated: &decoded.values, louder: louder, floorDB: floorDB, bins: bands, frames: wf, rows: rows, columns: cols,
+                                        binsPerRow: model.binsPerRow, framesPerToken: fpt, mel: fe.config,
+                                        weight: { b, f in f < inside && f + j0 >= 0 ? mask.generatedWeight(b, f) : 0 })
+        }
         for b in 0..<bands {
             for f in 0..<wf where j0 + f >= 0 && j0 + f < frames {
                 let w = mask.generatedWeight(b, f)
@@ -145,6 +157,6 @@ public struct WindowCompletion {
         }
         if audio.count < slice.count { audio += [Float](repeating: 0, count: slice.count - audio.count) }
         else { audio.removeLast(audio.count - slice.count) }
-        return Result(audio: audio, grid: grid, generated: unknown, levelGuard: levelGuard)
+        return Result(audio: audio, grid: grid, generated: unknown, levelGuard: levelGuard, fillFloor: fillFloor)
     }
 }

@@ -186,6 +186,7 @@ extension DecodingError {
 
     var reason: String {
         switch self {
+        case .typeMismatch(_, let c) where c.debugDescription.hasPrefix("expected "): return c.debugDescription
         case .typeMismatch(let t, _): return "expected \(Self.describe(t))"
         case .valueNotFound(let t, _): return "expected \(Self.describe(t))"
         case .dataCorrupted(let c): return c.debugDescription
