@@ -62,7 +62,11 @@ public struct Generate: RestoreTask {
             var settings = sampling
             settings.seed = seed
             // Generation is restoration of silence with everything masked.
-            let job = RestorationJob(layout: .everywhere, sampling: settings, mask: { _ in all })
+            // Only the mel frames that reach the output (up to `frames`) are vocoded: a 5 s clip
+            // generates a whole 10 s window but need not synthesise its second half.
+            let hop = model.hop
+            let job = RestorationJob(layout: .everywhere, sampling: settings, mask: { _ in all },
+                                     vocodeFrames: { p in 0..<max(1, (frames - p.sliceStart + hop - 1) / hop + 2) })
             let writer = try AudioStreamWriter(path: path, sampleRate: rate, channelCount: 1, options: context.writeOptions)
             let sink = LevelMeter(writer)
             let silence = MemoryAudioSource(AudioBuffer(sampleRate: rate, mono: [Float](repeating: 0, count: generatedFrames)))

@@ -166,6 +166,24 @@ final class RestorationTaskTests: XCTestCase {
         XCTAssertEqual(a, b)
     }
 
+    /// Generation vocodes only the frames that reach the output; those samples must be the
+    /// ones a whole-window synthesis gives (the vocoder keeps its own context around them).
+    func testVocodingPartOfAWindowGivesTheWholeWindowsSamples() throws {
+        guard let m = Self.model else { throw XCTSkip("engine model not found (run scripts/fetch-pretrained)") }
+        let slice = [Float](repeating: 0, count: m.windowFrames * m.hop)
+        let mask = WindowMask(known: [Bool](repeating: false, count: m.rows * m.windowColumns)) { _, _ in 1 }
+        let settings = SamplingSettings(iterations: 2, seed: 5)
+        let whole = WindowCompletion(model: m).run(slice: slice, windowFrame: 0, mask: mask, settings: settings)
+        let part = WindowCompletion(model: m).run(slice: slice, windowFrame: 0, mask: mask, settings: settings, vocodeFrames: 0..<200)
+        XCTAssertEqual(whole.grid, part.grid)
+        let n = 200 * m.hop
+        let a = Array(whole.audio[0..<n]), b = Array(part.audio[0..<n])
+        let err = zip(a, b).map { Double(($0 - $1) * ($0 - $1)) }.reduce(0, +), ref = a.map { Double($0 * $0) }.reduce(0, +)
+        XCTAssertGreaterThan(ref, 0)
+        XCTAssertLessThan((err / ref).squareRoot(), 1e-5)
+        XCTAssertTrue(part.audio[(n + 2 * HiFiGAN.chunkContext * m.hop)...].allSatisfy { $0 == 0 }, "frames past the range are not synthesised")
+    }
+
     func testEmbedGivesOneVectorPerColumnAndAClipVector() throws {
         let input = music(rate: 44100, seconds: 3, channels: 2)
         let path = try write(input, "m.wav")
