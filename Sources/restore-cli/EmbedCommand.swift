@@ -27,7 +27,7 @@ struct EmbedCommand: ParsableCommand {
 
     @Argument(help: "Audio files.") var inputs: [String] = []
     @Option(help: "Embed this text with MiniLM instead (384 values; JSON on stdout, or -o FILE.npy/.json).") var text: String?
-    @Option(parsing: .unconditional, help: "Transformer blocks to average: an index (negative from the last), a list 4,5, or all.") var layer: String = "0,1"
+    @Option(parsing: .unconditional, help: "Transformer blocks to average: an index (negative from the last), a list 4,5, or all.") var layer: String = Embed.Options().layers.map(String.init).joined(separator: ",")
     @Option(help: "Pooling over time: mean, max, mean+max or mean+std.") var pool: Embed.Pool = .meanstd
     @Option(help: "A column's rows (frequency bands): separate (side by side) or average.") var rows: Embed.Rows = .separate
     @Option(help: "engine (the transformer's states) or mfcc (20 MFCCs + deltas, mean and std: the baseline).")

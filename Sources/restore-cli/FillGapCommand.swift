@@ -34,10 +34,10 @@ struct FillGapCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Length of the gaps given by --at (default: the dropout found there).") var length: String?
     @Option(help: "Gaps as START-END pairs, comma-separated: 1.2-1.6,3.0-3.1.") var gaps: String?
     @Flag(help: "Find dropouts (digital silence inside the signal) and fill them.") var detect = false
-    @Option(parsing: .unconditional, help: "Shortest dropout --detect fills.") var minDropout: String = "20ms"
-    @Option(parsing: .unconditional, help: "Longest dropout --detect fills; longer silences are pauses.") var maxDropout: String = "500ms"
+    @Option(parsing: .unconditional, help: "Shortest dropout --detect fills.") var minDropout: String = FillGap.Options().minDropout.typed
+    @Option(parsing: .unconditional, help: "Longest dropout --detect fills; longer silences are pauses.") var maxDropout: String = FillGap.Options().maxDropout.typed
     @Flag(help: "Print the gaps that would be filled and write nothing.") var list = false
-    @Option(parsing: .unconditional, help: "Crossfade at each edge of a gap.") var crossfade: String = "10ms"
+    @Option(parsing: .unconditional, help: "Crossfade at each edge of a gap.") var crossfade: String = FillGap.Options().crossfade.typed
     @Flag(help: "Process stereo as mid and side instead of left and right.") var midSide = false
     @Option(parsing: .unconditional, help: "Move generated cells further than this many dB from the level beside the gap to that distance; off to disable.")
     var levelGuard: String = LevelGuardArgument.text(FillGap.Options().levelGuard)

@@ -22,7 +22,7 @@ struct GenerateCommand: ParsableCommand {
         """
     )
 
-    @Option(parsing: .unconditional, help: "Length of each sound: 5s, 1:30.") var duration: String = "5s"
+    @Option(parsing: .unconditional, help: "Length of each sound: 5s, 1:30.") var duration: String = Generate.Options().duration.typed
     @Option(parsing: .unconditional, help: "How many sounds (seeds seed, seed+1, …).") var count: Int = 1
     @Option(help: "Text prompt (MiniLM, classifier-free guidance).") var prompt: String?
     @OptionGroup var output: OutputOptions

@@ -50,10 +50,10 @@ struct ProbeCommand: ParsableCommand {
         @Option(help: "Labels (.csv or .jsonl).") var labels: String
         @Option(name: [.short, .long], help: "Probe file to write (.safetensors).") var output: String
         @Option(parsing: .unconditional, help: "Random seed (initialisation, shuffling, dropout, split).") var seed: String = "0"
-        @Option(parsing: .unconditional, help: "Adam learning rate.") var learningRate: Float = 1e-3
-        @Option(parsing: .unconditional, help: "Most epochs.") var epochs = 300
-        @Option(parsing: .unconditional, help: "Epochs without a better validation loss before stopping.") var patience = 20
-        @Option(parsing: .unconditional, help: "Validation fraction when the labels have no validation split.") var validation = 0.2
+        @Option(parsing: .unconditional, help: "Adam learning rate.") var learningRate: Float = LinearProbe.Settings().learningRate
+        @Option(parsing: .unconditional, help: "Most epochs.") var epochs = LinearProbe.Settings().maxEpochs
+        @Option(parsing: .unconditional, help: "Epochs without a better validation loss before stopping.") var patience = LinearProbe.Settings().patience
+        @Option(parsing: .unconditional, help: "Validation fraction when the labels have no validation split.") var validation = LinearProbe.Settings().validationFraction
         @Flag(help: "Replace an existing probe file.") var overwrite = false
         @Flag(help: "Print one JSON line (see the README's JSON output).") var json = false
 

@@ -27,7 +27,7 @@ struct RepairCommand: ParsableCommand {
     @Option(parsing: .unconditionalSingleValue, help: "Length of the boxes: one for all, or one per --at.") var length: [String] = []
     @Option(parsing: .unconditionalSingleValue, help: "Band of the boxes in Hz, LOW-HIGH (1k-5k): one for all, or one per --at; default all.")
     var band: [String] = []
-    @Option(parsing: .unconditional, help: "Edge of each box in time.") var ramp: String = "20ms"
+    @Option(parsing: .unconditional, help: "Edge of each box in time.") var ramp: String = Repair.Options().ramp.typed
     @OptionGroup var output: OutputOptions
     @OptionGroup var format: AudioFormatOptions
     @OptionGroup var sampling: SamplingOptions

@@ -7,9 +7,9 @@ import Tasks
 struct SamplingOptions: ParsableArguments {
     // Numbers parse unconditionally, so that "-1" is a value that the range check rejects
     // with its own message, not a missing value followed by an unknown flag.
-    @Option(parsing: .unconditional, help: "Random seed; the same seed gives the same result.") var seed: String = "0"
-    @Option(parsing: .unconditional, help: "MaskGIT decoding iterations.") var iterations: Int = 16
-    @Option(parsing: .unconditional, help: "Gumbel temperature of the re-masking noise.") var temperature: Float = 1.5
+    @Option(parsing: .unconditional, help: "Random seed; the same seed gives the same result.") var seed: String = String(SamplingSettings().seed)
+    @Option(parsing: .unconditional, help: "MaskGIT decoding iterations.") var iterations: Int = SamplingSettings().iterations
+    @Option(parsing: .unconditional, help: "Gumbel temperature of the re-masking noise.") var temperature: Float = SamplingSettings().temperature
     @Option(parsing: .unconditional, help: "Classifier-free guidance at the last iteration (ramped from 0; only a prompt uses it).") var guidance: Float = SamplingSettings().guidance
     @Option(help: "Model folder with tokenizer.safetensors and transformer.safetensors (default: Models/default).")
     var model: String?

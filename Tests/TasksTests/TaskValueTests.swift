@@ -10,6 +10,11 @@ final class TaskValueTests: XCTestCase {
         XCTAssertEqual(TimeValue(parsing: "350ms")?.seconds ?? 0, 0.35, accuracy: 1e-12)
         XCTAssertEqual(TimeValue(parsing: "1:02.5")?.seconds, 62.5)
         XCTAssertNil(TimeValue(parsing: "soon"))
+        // `typed` (the defaults --help shows) reads back to the same time.
+        for (t, text) in [(0.02, "20ms"), (0.35, "350ms"), (0.5, "500ms"), (5, "5s"), (1.25, "1.25s"), (0.0005, "0.0005s"), (90, "90s")] {
+            XCTAssertEqual(TimeValue(seconds: t).typed, text)
+            XCTAssertEqual(TimeValue(parsing: text)!.seconds, t, accuracy: 1e-12)
+        }
         XCTAssertNil(TimeValue(parsing: "1:75"))
         XCTAssertEqual(try TimeSpan.parseList("1.2-1.6,3s-3.1s"), [TimeSpan(start: 1.2, end: 1.6), TimeSpan(start: 3, end: 3.1)])
         XCTAssertThrowsError(try TimeSpan.parseList("1.6-1.2")) { XCTAssertEqual("\($0)", "gap '1.6-1.2': the end must come after the start, both ≥ 0") }

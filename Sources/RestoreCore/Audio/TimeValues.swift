@@ -25,6 +25,14 @@ public struct TimeValue: Codable, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { String(format: "%.3gs", seconds) }
 
+    /// As a user would type it, and `init(parsing:)` reads back: "20ms" under a second when
+    /// whole milliseconds, else "5s", "1.25s" (the command-line defaults shown in --help).
+    public var typed: String {
+        let ms = seconds * 1000, whole = { (v: Double) in abs(v - v.rounded()) < 1e-9 * max(1, abs(v)) }
+        if abs(seconds) < 1, whole(ms) { return "\(Int(ms.rounded()))ms" }
+        return whole(seconds) ? "\(Int(seconds.rounded()))s" : String(format: "%gs", seconds)
+    }
+
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let v = try? c.decode(Double.self) { seconds = v; return }
