@@ -5,7 +5,7 @@
     .venv/bin/python training/embed_captions.py --data $D
     .venv/bin/python training/tokenize_corpus.py --data $D --tokenizer $T
     nohup .venv/bin/python training/train_transformer.py --data $D --tokenizer $T --run v2-hybrid-8x384 \
-        --hybrid --bf16 --width 384 --depth 8 --heads 6 --band 0.35 --span 0.3 --short-spans 0.6 --loud-spans 0.6 --full-mask 0.1 --minutes 600 &
+        --hybrid --bf16 --width 384 --depth 8 --heads 6 --band 0.35 --span 0.3 --short-spans 0.6 --loud-spans 0.6 --kind-weights speech=2,effect=2 --full-mask 0.1 --minutes 600 &
 
 Each run (--run NAME) has its own checkpoint (training/checkpoints/transformer-NAME.pt), log
 (training/logs/transformer-NAME.log) and candidate model folder
@@ -72,7 +72,7 @@ class MelStore:
         return grid_patches(torch.from_numpy(self.mel[idx.numpy()].astype(np.float32)))
 
 
-def load_data(data: pathlib.Path = DATA):
+def load_data(data: pathlib.Path = DATA, kind_weights: dict[str, float] | None = None):
     lines = manifest_lines(data)
     tokens = np.load(data / "cache" / "tokens.npy").astype(np.int64)             # (N, 5, 53)
     seq = torch.from_numpy(tokens.transpose(0, 2, 1).reshape(len(lines), -1))    # column-major
@@ -83,7 +83,13 @@ def load_data(data: pathlib.Path = DATA):
     val = torch.tensor([i for i, e in enumerate(lines) if e["split"] == "validation"])
     # Clips are drawn in proportion to their real audio (1–10 s), so the silence that pads
     # short sounds does not dominate training.
-    weight = torch.tensor([min(10.0, max(1.0, lines[i]["duration"])) for i in train.tolist()])
+    # --kind-weights scales a kind's share on top (speech and effects are 15 % and 8 % of the
+    # audio, and the gap gate is lost on them).
+    kw = kind_weights or {}
+    unknown = set(kw) - {e["kind"] for e in lines}
+    if unknown:
+        raise SystemExit(f"--kind-weights: no clips of kind {', '.join(sorted(unknown))} in {data}")
+    weight = torch.tensor([min(10.0, max(1.0, lines[i]["duration"])) * kw.get(lines[i]["kind"], 1.0) for i in train.tolist()])
     # Grid positions (column-major) inside each clip's real audio; the rest is padding silence.
     cols = torch.tensor([min(53, max(1, math.ceil(e["duration"] * 22050 / 256 / 16))) for e in lines])
     real = (torch.arange(53)[None, :] < cols[:, None]).repeat_interleave(5, dim=1)      # (N, 265)
@@ -266,6 +272,7 @@ def main():
     ap.add_argument("--span", type=float, default=0.0, help="fraction of batches with column-span masks (gap filling)")
     ap.add_argument("--short-spans", type=float, default=0.0,
                     help="share of the span batches whose span is 1-12 columns (0.2-2.2 s) instead of ratio-drawn")
+    ap.add_argument("--kind-weights", default="", help="sampling weight per kind on top of duration, e.g. speech=2,effect=2")
     ap.add_argument("--loud-spans", type=float, default=0.0,
                     help="share of the short spans that start at the loudest of 4 random starts (needs --hybrid's mel store)")
     ap.add_argument("--band", type=float, default=0.0, help="fraction of batches with upper-row band masks (bandwidth extension)")
@@ -290,7 +297,8 @@ def main():
                         handlers=[logging.FileHandler(log_path), logging.StreamHandler()])
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    seq, cond, train, val, weight, real, full = load_data(args.data)
+    kind_weights = {k: float(v) for k, v in (kv.split("=") for kv in args.kind_weights.split(",") if kv)}
+    seq, cond, train, val, weight, real, full = load_data(args.data, kind_weights)
     if 0 < args.val_clips < len(val):
         val = val[torch.linspace(0, len(val) - 1, args.val_clips).round().long()]
     store = None
@@ -308,7 +316,7 @@ def main():
     ema = copy.deepcopy(model) if args.ema > 0 else model
     counts = torch.bincount(seq[train].flatten(), minlength=cfg.codebook_size).float()
     unigram = counts / counts.sum()
-    recipe = {"run": args.run, "lr": args.lr, "warmup": 500, "batch": args.batch, "band": args.band, "span": args.span, "short_spans": args.short_spans, "loud_spans": args.loud_spans,
+    recipe = {"run": args.run, "lr": args.lr, "warmup": 500, "batch": args.batch, "band": args.band, "span": args.span, "short_spans": args.short_spans, "loud_spans": args.loud_spans, "kind_weights": args.kind_weights,
               "full_mask": args.full_mask, "random": round(1 - args.band - args.span - args.full_mask, 4), "band_clips": "full_band only", "cfg_drop": 0.1,
               "label_smoothing": 0.1, "mask_ratio": "truncated Gaussian 0.55 ± 0.25", "hybrid": args.hybrid,
               "hybrid_patch_drop": "uniform share per clip" if args.hybrid else None, "bf16": args.bf16,
