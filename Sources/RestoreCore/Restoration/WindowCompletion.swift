@@ -111,6 +111,8 @@ public struct WindowCompletion {
         var decoded = model.tokenizer.decode(grid, frames: wf)
         var levelGuard = LevelGuardReport()
         let inside = max(0, min(wf, frames - j0))
+        // The guard and the floor measure and move only the generated part inside the audio.
+        let generatedInsideAudio = { (b: Int, f: Int) -> Float in f < inside && f + j0 >= 0 ? mask.generatedWeight(b, f) : 0 }
         let expected = guide.flatMap { g in
             g.fromNeighbours ? LevelGuard.neighbourLevels(window: window, bins: bands, frames: wf, rows: rows, columns: cols, binsPerRow: model.binsPerRow,
                                                            framesPerToken: fpt, known: known, audio: min(inside, max(0, -j0))..<inside) : estimate
@@ -121,7 +123,7 @@ public struct WindowCompletion {
             levelGuard = LevelGuard.apply(generated: &decoded.values, expected: expected, bins: bands, frames: wf, rows: generatedRows,
                                           binsPerRow: model.binsPerRow, framesPerCell: guide.framesPerCell ?? fpt, toleranceDB: tolerance,
                                           mel: fe.config,
-                                          weight: { b, f in f < inside && f + j0 >= 0 ? mask.generatedWeight(b, f) : 0 })
+                                          weight: generatedInsideAudio)
         }
         var fillFloor = LevelGuardReport()
         if let guide, guide.fromNeighbours, let floorDB = guide.floorDB {
@@ -131,7 +133,7 @@ public struct WindowCompletion {
                                                          longestRun: FillFloor.longestRun(seconds: guide.floorLongestSeconds, model: model))
             fillFloor = FillFloor.apply(generated: &decoded.values, louder: louder, floorDB: floorDB, bins: bands, frames: wf, rows: rows, columns: cols,
                                         binsPerRow: model.binsPerRow, framesPerToken: fpt, mel: fe.config,
-                                        weight: { b, f in f < inside && f + j0 >= 0 ? mask.generatedWeight(b, f) : 0 })
+                                        weight: generatedInsideAudio)
         }
         for b in 0..<bands {
             for f in 0..<wf where j0 + f >= 0 && j0 + f < frames {
