@@ -77,7 +77,7 @@ def per_kind(rows, methods, keys, median=("bias_db",)):
 
 # ------------------------------------------------------------------ restoration gates
 
-def gate_bwe(chosen, tmp, model, threads):
+def gate_bwe(chosen, tmp, model, threads, extra=()):
     inputs = []
     for k, c in enumerate(chosen):
         p = tmp / f"bwe-in-{k:03d}.wav"
@@ -85,7 +85,7 @@ def gate_bwe(chosen, tmp, model, threads):
         inputs.append(p)
     out_dir = tmp / "bwe-out"
     out_dir.mkdir()
-    restore("bwe", *inputs, "-o", f"{out_dir}/", "--cutoff", int(CUTOFF), "--encoding", "float", model=model, threads=threads)
+    restore("bwe", *inputs, "-o", f"{out_dir}/", "--cutoff", int(CUTOFF), "--encoding", "float", *extra, model=model, threads=threads)
     rows = []
     for k, c in enumerate(chosen):
         x, low = c["audio"], sf.read(inputs[k], dtype="float32")[0]
@@ -364,6 +364,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default="bwe,gap,prompts,probe,tokens")
     ap.add_argument("--gap-seeds", type=int, default=3, help="sampler seeds per gap, LSD averaged (one seed moved the gate by ±0.05)")
+    ap.add_argument("--bwe-args", default="", help="extra options for bwe (studies of its options; the gates use none)")
     ap.add_argument("--fill-gap-args", default="", help="extra options for fill-gap (studies of its options; the gates use none)")
     ap.add_argument("--generate-args", default="", help="extra options for generate (studies of its options; the gates use none)")
     ap.add_argument("--prompt-seeds", type=int, default=6, help="seeds per prompt (72 clips in all: with 2 seeds, 24 clips, the gate moved by ±10 points between runs)")
@@ -390,7 +391,7 @@ def main():
             continue
         t0 = time.time()
         if gate == "bwe":
-            result["bwe"] = gate_bwe(chosen, tmp, model, args.threads)
+            result["bwe"] = gate_bwe(chosen, tmp, model, args.threads, args.bwe_args.split())
         elif gate == "gap":
             result["gap"] = gate_gap(chosen, tmp, model, args.threads, args.fill_gap_args.split(), args.gap_seeds)
         elif gate == "prompts":

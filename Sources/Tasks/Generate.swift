@@ -7,6 +7,7 @@ import RestoreCore
 public struct Generate: RestoreTask {
     public static let name = "generate"
     public static let summary = "Generate new audio, unconditionally or from a text prompt."
+    public static let defaultDecoding = TokenDecoding.generation
     public static let writesAudio = true
 
     public struct Options: TaskOptions {
@@ -61,6 +62,7 @@ public struct Generate: RestoreTask {
             let seed = sampling.seed &+ UInt64(i)
             var settings = sampling
             settings.seed = seed
+            settings.decoding = sampling.decoding ?? Self.defaultDecoding
             // Generation is restoration of silence with everything masked.
             // Only the mel frames that reach the output (up to `frames`) are vocoded: a 5 s clip
             // generates a whole 10 s window but need not synthesise its second half.

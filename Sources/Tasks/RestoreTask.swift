@@ -21,6 +21,9 @@ public protocol RestoreTask: Sendable {
     static var summary: String { get }
     /// True when the task writes audio (and so may be chained in a preset).
     static var writesAudio: Bool { get }
+    /// How the engine decodes what it generates for this task unless told (`--decoding`);
+    /// `.restoration` unless the task says otherwise.
+    static var defaultDecoding: TokenDecoding { get }
     var options: Options { get }
     /// Builds the task; throws for options out of range.
     init(options: Options) throws
@@ -29,6 +32,8 @@ public protocol RestoreTask: Sendable {
 }
 
 extension RestoreTask {
+    public static var defaultDecoding: TokenDecoding { .restoration }
+
     /// Builds the task from options decoded elsewhere (a preset step), validating them.
     public static func make(_ options: any TaskOptions) throws -> any RestoreTask {
         guard let o = options as? Options else { throw RestoreError.invalidArgument("\(name): wrong option type") }

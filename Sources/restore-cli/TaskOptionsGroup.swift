@@ -11,6 +11,8 @@ struct SamplingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "MaskGIT decoding iterations.") var iterations: Int = SamplingSettings().iterations
     @Option(parsing: .unconditional, help: "Gumbel temperature of the re-masking noise.") var temperature: Float = SamplingSettings().temperature
     @Option(parsing: .unconditional, help: "Classifier-free guidance at the last iteration (ramped from 0; only a prompt uses it).") var guidance: Float = SamplingSettings().guidance
+    @Option(help: "How generated cells become mel: 'expected' (the mean code under the distribution each token was drawn from; the default for restoration) or 'sampled' (the drawn token's code; the default for generate).")
+    var decoding: TokenDecoding?
     @Option(help: "Model folder with tokenizer.safetensors and transformer.safetensors (default: Models/default).")
     var model: String?
 
@@ -22,9 +24,13 @@ struct SamplingOptions: ParsableArguments {
     }
 
     var settings: SamplingSettings {
-        SamplingSettings(iterations: iterations, guidance: guidance, temperature: temperature, seed: (try? SeedArgument.parse(seed)) ?? 0)
+        var s = SamplingSettings(iterations: iterations, guidance: guidance, temperature: temperature, seed: (try? SeedArgument.parse(seed)) ?? 0)
+        s.decoding = decoding
+        return s
     }
 }
+
+extension TokenDecoding: ExpressibleByArgument {}
 
 /// `--seed`: any whole number from 0 to 2^64 − 1; anything else gets one clear message.
 enum SeedArgument {
@@ -75,6 +81,7 @@ enum TaskCommand {
             settings["iterations"] = .of(s.iterations)
             settings["temperature"] = .of(Double(s.temperature))
             settings["guidance"] = .of(Double(s.guidance))
+            settings["decoding"] = .string((s.decoding ?? type(of: task).defaultDecoding).rawValue)
         }
         if display.plot != nil && inputs.count != 1 { throw ValidationError("--plot needs exactly one input") }
         try StandardStreams.check(inputs: readsInputs ? inputs : [], output: output.output,

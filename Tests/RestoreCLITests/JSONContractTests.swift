@@ -87,6 +87,7 @@ final class JSONContractTests: XCTestCase {
         XCTAssertEqual(bwe[0]["seed"], .int(0))
         XCTAssertEqual(bwe[0]["settings"]?["iterations"], .int(2))
         XCTAssertEqual(bwe[0]["settings"]?["level_guard"] != nil, true)
+        XCTAssertEqual(bwe[0]["settings"]?["decoding"], .string("expected"))
         guard case .object(let model)? = bwe[0]["model"], case .string(let sha)? = model["sha"] else { return XCTFail("bwe names no model") }
         XCTAssertEqual(sha.count, 64)
         try lines(["fill-gap", "--detect"] + two + ["-o", folder + "/fill/"] + fast, expect: 2, command: "fill-gap")
@@ -98,6 +99,7 @@ final class JSONContractTests: XCTestCase {
                                   expect: 1, command: "generate")
         XCTAssertEqual(generated.first?["input"], .null)
         XCTAssertEqual(generated.first?["seed"], .int(-2), "a seed near 2^64 is written as an integer, not through a Double")
+        XCTAssertEqual(generated.first?["settings"]?["decoding"], .string("sampled"), "generation draws, restoration averages")
         let embedded = try lines(["embed"] + two + ["-o", folder + "/emb/", "--quiet"], expect: 2, command: "embed")
         XCTAssertEqual(embedded[0]["seed"], .null)
         try lines(["embed", "--text", "rain on a tin roof"], expect: 1, command: "embed")

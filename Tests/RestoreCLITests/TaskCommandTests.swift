@@ -127,6 +127,24 @@ final class TaskCommandTests: XCTestCase {
         try expectError(args + ["--fill-floor", "61"], "fill-gap: --fill-floor must be between 0 and 60 dB")
     }
 
+    func testDecodingDefaultsToExpectedCodesForRestorationAndCanBeChosen() throws {
+        let args = ["fill-gap", wav, "--at", "0.4s", "--length", "0.1s", "--iterations", "2", "--quiet", "--json", "--encoding", "float"]
+        func run(_ extra: [String], _ name: String) throws -> (settings: [String: Any], audio: [Float]) {
+            let r = try CLI.run(args + extra + ["-o", folder + "/" + name])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let line = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            return (try XCTUnwrap(line["settings"] as? [String: Any]), try AudioFile.read(folder + "/" + name).0.channels[0])
+        }
+        let plain = try run([], "dec-default.wav")
+        XCTAssertEqual(plain.settings["decoding"] as? String, "expected")
+        let expected = try run(["--decoding", "expected"], "dec-expected.wav")
+        XCTAssertEqual(expected.audio, plain.audio)
+        let sampled = try run(["--decoding", "sampled"], "dec-sampled.wav")
+        XCTAssertEqual(sampled.settings["decoding"] as? String, "sampled")
+        XCTAssertNotEqual(sampled.audio, plain.audio, "the same tokens decoded two ways give different fills")
+        try expectError(args + ["--decoding", "mean"], "The value 'mean' is invalid for '--decoding <decoding>'. Please provide one of 'sampled' and 'expected'.")
+    }
+
     func testPlotIsRefusedWhereThereIsNoAudioToDraw() throws {
         for args in [["embed", "--plot", folder + "/p.png", wav], ["embed", "--text", "rain", "--plot", folder + "/p.png"]] {
             let r = try CLI.run(args)

@@ -38,6 +38,13 @@ final class PresetTests: XCTestCase {
         XCTAssertEqual(gap.options.minDropout.seconds, 0.03, accuracy: 1e-12)
     }
 
+    func testDefaultsChooseTheDecoding() throws {
+        let p = try Preset.parse("name: t\ndefaults:\n  decoding: sampled\nsteps:\n  - task: bwe\n", path: "p.yaml")
+        XCTAssertEqual(p.sampling.decoding, .sampled)
+        XCTAssertNil(try Preset.parse("name: t\nsteps:\n  - task: bwe\n", path: "p.yaml").sampling.decoding)
+        expect("name: x\ndefaults:\n  decoding: mean\nsteps:\n  - task: bwe\n", "p.yaml:3: 'decoding' must be one of sampled, expected")
+    }
+
     /// A guard or floor is turned off in a preset as on the command line, with `off`
     /// (YAML reads a plain `off` as false); numbers set it, anything else is refused.
     func testLevelsInDecibelsCanBeTurnedOff() throws {

@@ -293,6 +293,16 @@ class Tokenizer(nn.Module):
         return self.encode_levels(x)[0]
 
     @torch.no_grad()
+    def decode_expected(self, codes, probs, generated):
+        """Expected-code decoding: cells where `generated` (B, 5, C) is set are decoded from
+        Σ p(c)·e(c) under `probs` (B, 5, C, K) instead of their token's code e(codes)."""
+        if self.cfg.variant != "v1":
+            raise ValueError("expected-code decoding is defined for single-level tokenizers")
+        book = self.quantizer.codebook
+        q = torch.where(generated[..., None], probs @ book, book[codes])         # (B, 5, C, D)
+        return self.decoder(q.permute(0, 3, 1, 2))
+
+    @torch.no_grad()
     def decode(self, codes):                   # (B, 5, C) -> (B, 1, 80, 16·C)
         if self.cfg.variant != "v1":
             raise ValueError("multi-level tokenizer: use decode_levels")

@@ -157,12 +157,14 @@ def cosine_remaining(unknown_at_start: int, i: int, n: int) -> int:
 
 @torch.no_grad()
 def sample(model: MaskedTransformer, tokens, known, cond=None, iterations=16, guidance=3.0, temperature=1.5,
-           noise=None, generator=None, patches=None):
+           noise=None, generator=None, patches=None, on_commit=None):
     """MaskGIT decoding with a linear CFG ramp and annealed Gumbel re-masking, exactly as
     engine.md §2. tokens/known: (N,) for one grid. `noise(i, unknown_count)` may supply
     (uniform for categorical sampling (N,), gumbel (N,)) to reproduce a run exactly.
     `patches` (N, 256): the true mel patches of the positions known at the start (hybrid
-    conditioning); positions filled by the sampler get none."""
+    conditioning); positions filled by the sampler get none. `on_commit(positions, probs)` sees,
+    at each iteration, the positions fixed there and the (guided) distributions their tokens
+    were drawn from: what expected-code decoding reads."""
     x = tokens.clone()
     unknown = ~known.clone()
     u0 = int(unknown.sum())
@@ -199,6 +201,9 @@ def sample(model: MaskedTransformer, tokens, known, cond=None, iterations=16, gu
         if m > 0:
             order = torch.argsort(conf, stable=True)
             new_unknown[order[:m]] = True
+        if on_commit is not None:
+            committed = torch.nonzero(unknown & ~new_unknown).squeeze(1)
+            on_commit(committed, probs[committed])
         unknown = new_unknown
     return x
 

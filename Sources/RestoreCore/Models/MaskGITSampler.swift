@@ -60,10 +60,15 @@ public struct MaskGITSampler {
     /// `patches` (sequence order, N × patch values): the true mel patches of a hybrid model's
     /// input; only positions known at the start keep theirs (the sampler's own fills, and the
     /// prior's tokens, have no true patch).
+    ///
+    /// `onCommit(position, probabilities)` sees, for each position the sampler fixes, the
+    /// (guided) distribution over the codebook its token was drawn from — what expected-code
+    /// decoding reads. Prior tokens kept without being drawn are not reported.
     public func run<N: SamplerNoise>(_ model: MaskedTransformer, tokens: [Int32], known: [Bool], condition: [Float]?,
                                      noise: inout N, threads: Int = ExecutionContext.current.threads,
                                      prior: [Int32]? = nil, initialMaskRatio: Float = 1, patches: [Float]? = nil,
-                                     onIteration: ((Int, Int) -> Void)? = nil) -> [Int32] {
+                                     onIteration: ((Int, Int) -> Void)? = nil,
+                                     onCommit: ((Int, UnsafeBufferPointer<Float>) -> Void)? = nil) -> [Int32] {
         precondition(iterations >= 1)
         let n = tokens.count, k = model.config.codebook_size
         var x = tokens
@@ -130,10 +135,18 @@ public struct MaskGITSampler {
                 }
             }
             // The m least confident new tokens are masked again; ties keep sequence order.
+            let drawn = unknown
             unknown = [Bool](repeating: false, count: n)
             if m > 0 {
                 let order = (0..<n).sorted { confidence[$0] < confidence[$1] || (confidence[$0] == confidence[$1] && $0 < $1) }
                 for j in order.prefix(m) { unknown[j] = true }
+            }
+            if let onCommit {
+                logits.data.withUnsafeBufferPointer { probs in
+                    for j in 0..<n where drawn[j] && !unknown[j] {
+                        onCommit(j, UnsafeBufferPointer(rebasing: probs[(j * k)..<((j + 1) * k)]))
+                    }
+                }
             }
             onIteration?(i, m)
         }
@@ -171,6 +184,13 @@ public struct Engine {
         return s
     }
 
+    /// A completed grid and, with expected-code decoding, the distribution each generated cell
+    /// was drawn from (row-major cell → probabilities over the codebook, summing to 1).
+    public struct Completion {
+        public var grid: TokenGrid
+        public var distributions: [Int: [Float]]
+    }
+
     /// Fills the positions of `grid` where `known` (row-major) is false. Deterministic for a seed.
     /// `patches` (sequence order, from `Engine.patches`) give a hybrid model the true mel of
     /// the known positions; zeros where a known token has no true mel (carried from a window
@@ -178,6 +198,15 @@ public struct Engine {
     public func complete(grid: TokenGrid, known: [Bool], condition: [Float]?, iterations: Int = 16, guidance: Float = 3.0,
                          temperature: Float = 1.5, seed: UInt64, threads: Int = ExecutionContext.current.threads,
                          prior: TokenGrid? = nil, initialMaskRatio: Float = 1, patches: [Float]? = nil) -> TokenGrid {
+        completion(grid: grid, known: known, condition: condition, iterations: iterations, guidance: guidance, temperature: temperature,
+                   seed: seed, threads: threads, prior: prior, initialMaskRatio: initialMaskRatio, patches: patches).grid
+    }
+
+    /// `complete`, also keeping each generated cell's distribution when `distributions` is set.
+    public func completion(grid: TokenGrid, known: [Bool], condition: [Float]?, iterations: Int = 16, guidance: Float = 3.0,
+                           temperature: Float = 1.5, seed: UInt64, threads: Int = ExecutionContext.current.threads,
+                           prior: TokenGrid? = nil, initialMaskRatio: Float = 1, patches: [Float]? = nil,
+                           distributions keep: Bool = false) -> Completion {
         let cfg = transformer.config
         precondition(grid.rows == cfg.rows && grid.columns == cfg.columns, "grid \(grid.rows)×\(grid.columns) does not match the model's \(cfg.rows)×\(cfg.columns)")
         precondition(known.count == grid.ids.count)
@@ -185,11 +214,14 @@ public struct Engine {
         let seqKnown = sequence(knownGrid).map { $0 == 1 }
         var noise = SeededNoise(seed: seed)
         let sampler = MaskGITSampler(iterations: iterations, guidance: guidance, temperature: temperature)
+        var distributions: [Int: [Float]] = [:]
+        let rows = grid.rows
         let out = sampler.run(transformer, tokens: sequence(grid), known: seqKnown, condition: condition, noise: &noise, threads: threads,
                               prior: prior.map(sequence), initialMaskRatio: initialMaskRatio,
-                              patches: transformer.config.patchValues == nil ? nil : patches)
+                              patches: transformer.config.patchValues == nil ? nil : patches,
+                              onCommit: keep ? { j, p in distributions[(j % rows) * grid.columns + j / rows] = Array(p) } : nil)
         var result = grid
         for c in 0..<grid.columns { for r in 0..<grid.rows { result[r, c] = out[c * grid.rows + r] } }
-        return result
+        return Completion(grid: result, distributions: distributions)
     }
 }

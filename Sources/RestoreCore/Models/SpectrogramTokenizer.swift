@@ -183,10 +183,27 @@ public struct SpectrogramTokenizer: Sendable {
     }
 
     /// Token grid → normalised mel of `frames` frames (default: all of every token's frames).
-    public func decode(_ grid: TokenGrid, frames: Int? = nil) -> MelSpectrogram {
-        let d = config.code_dim, n = grid.rows * grid.columns
+    ///
+    /// `expected` (row-major cell → probabilities over the codebook) decodes those cells from
+    /// their expected code vector Σ p(c)·e(c) instead of their token's code: with a model that
+    /// is right about one token in five, the mean of what it believes is closer to the truth
+    /// than one draw from it (bench/decode_study.py).
+    public func decode(_ grid: TokenGrid, frames: Int? = nil, expected: [Int: [Float]] = [:]) -> MelSpectrogram {
+        let d = config.code_dim, n = grid.rows * grid.columns, k = config.codebook_size
         var q = Tensor(zeros: [d, grid.rows, grid.columns])
         for p in 0..<n {
+            if let probs = expected[p] {
+                precondition(probs.count == k, "\(probs.count) probabilities for a codebook of \(k)")
+                var v = [Float](repeating: 0, count: d)
+                codebook.data.withUnsafeBufferPointer { e in
+                    for c in 0..<k where probs[c] > 0 {
+                        let w = probs[c], row = e.baseAddress! + c * d
+                        for j in 0..<d { v[j] += w * row[j] }
+                    }
+                }
+                for j in 0..<d { q.data[j * n + p] = v[j] }
+                continue
+            }
             let id = Int(grid.ids[p])
             precondition(id >= 0 && id < config.codebook_size, "token id \(id) outside the codebook")
             for j in 0..<d { q.data[j * n + p] = codebook.data[id * d + j] }

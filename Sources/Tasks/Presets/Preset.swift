@@ -31,7 +31,7 @@ public struct Preset: Sendable {
     public var path: String
 
     static let topKeys = ["name", "description", "defaults", "steps"]
-    static let defaultKeys = ["seed", "iterations", "temperature", "guidance"]
+    static let defaultKeys = ["seed", "iterations", "temperature", "guidance", "decoding"]
 
     public static func load(path: String) throws -> Preset {
         guard FileManager.default.fileExists(atPath: path) else { throw RestoreError.fileNotFound(path: path) }
@@ -83,6 +83,11 @@ public struct Preset: Sendable {
                 case "temperature", "guidance":
                     guard let x = v.float, x >= 0, x <= 100 else { throw fail(line, "'\(key)' must be a number between 0 and 100") }
                     if key == "temperature" { sampling.temperature = Float(x) } else { sampling.guidance = Float(x) }
+                case "decoding":
+                    guard let x = v.string.flatMap(TokenDecoding.init(rawValue:)) else {
+                        throw fail(line, "'decoding' must be one of \(TokenDecoding.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    sampling.decoding = x
                 default:
                     throw fail(line, "unknown key '\(key)' in defaults\(Suggest.didYouMean(key, defaultKeys))")
                 }
