@@ -48,18 +48,21 @@ def main():
     out = ["# Transformer training campaign", "",
            "Every export of every run (training/train_transformer.py, exports every 500 steps), with the run's own",
            "validation (masked-token accuracy on positions inside real audio, 320 validation clips; BWE = rows 3–4",
-           "given rows 0–2). Candidates replace Models/default only when `make validate` gates improve.", ""]
+           "given rows 0–2; expected-code error = squared distance of the mean predicted code to the true code, 1 ≈ the",
+           "codebook's spread, logged from step 21,381). Candidates replace Models/default only when `make validate` gates",
+           "improve.", ""]
     for log in sorted(LOGS.glob("transformer-*.log")):
         rows = run_rows(log)
         if not rows:
             continue
         out += [f"## {log.stem.removeprefix('transformer-')}", "",
-                "| time | step | hours | acc@0.5 real | acc@0.9 real | BWE rows 3–4 acc | loss@0.5 |",
-                "|---|---|---|---|---|---|---|"]
+                "| time | step | hours | acc@0.5 real | acc@0.9 real | BWE rows 3–4 acc | loss@0.5 | expected-code error@0.5 real |",
+                "|---|---|---|---|---|---|---|---|"]
         for r in rows:
             m = r["metrics"]
             out.append(f"| {r['time']} | {r['step']} | {r['hours']:.2f} | {100 * m.get('real_acc@0.5', 0):.2f}% | "
-                       f"{100 * m.get('real_acc@0.9', 0):.2f}% | {100 * m.get('bwe4k_acc', 0):.2f}% | {m.get('loss@0.5', 0):.3f} |")
+                       f"{100 * m.get('real_acc@0.9', 0):.2f}% | {100 * m.get('bwe4k_acc', 0):.2f}% | {m.get('loss@0.5', 0):.3f} | "
+                       + (f"{m['real_code_err@0.5']:.3f} |" if "real_code_err@0.5" in m else "– |"))
         out.append("")
     # The shipped model's rows first, then each run's exports in step order (not name order,
     # where 10000 would come before 1501).

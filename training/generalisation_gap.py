@@ -36,6 +36,8 @@ def main():
     model = MaskedTransformer(TransformerConfig(**json.loads(meta["config"])))
     model.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in tensors.items()})
     seq, cond, train, val, _, real, _ = load_data(args.data)
+    tok = args.model / "tokenizer.safetensors"
+    codebook = torch.from_numpy(load_safetensors(tok)[0]["quantizer.codebook"].astype(np.float32)) if tok.exists() else None
     store = MelStore(args.data, manifest_lines(args.data)) if model.cfg.patch_conditioning else None
     counts = torch.bincount(seq[train].flatten(), minlength=model.cfg.codebook_size).float()
     unigram = counts / counts.sum()
@@ -43,8 +45,8 @@ def main():
     out = {"model": str(args.model), "steps": meta.get("steps"), "training_minutes": meta.get("training_minutes"), "clips": args.clips}
     with torch.no_grad():
         for name, ids in (("train", pick(train)), ("validation", pick(val))):
-            out[name] = validate(model, seq, cond, ids, unigram, real, store=store)
-    keys = ("real_acc@0.1", "real_acc@0.5", "real_acc@0.9", "loss@0.5", "bwe4k_acc")
+            out[name] = validate(model, seq, cond, ids, unigram, real, store=store, codebook=codebook)
+    keys = ("real_acc@0.1", "real_acc@0.5", "real_acc@0.9", "loss@0.5", "real_code_err@0.5", "bwe4k_acc")
     out["gap"] = {k: out["train"][k] - out["validation"][k] for k in keys if k in out["train"]}
     path = ROOT / "bench" / "results" / f"generalisation-gap-{args.model.name}.json"
     path.write_text(json.dumps(out, indent=1) + "\n")

@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "training"))
 from restore_train.corpus import DATA  # noqa: E402
 from restore_train.manifest import manifest_lines, manifest_text  # noqa: E402
 from restore_train.safetensors_io import load_safetensors, save_safetensors  # noqa: E402
-from restore_train.transformer import MaskedTransformer, TransformerConfig, masked_loss, random_mask  # noqa: E402
+from restore_train.transformer import MaskedTransformer, TransformerConfig, expected_code_loss, masked_loss, random_mask  # noqa: E402
 
 from restore_train.transformer import grid_patches  # noqa: E402
 
@@ -153,7 +153,7 @@ def restrict_to_real(masked, real):
 
 
 @torch.no_grad()
-def validate(model, seq, cond, val, unigram, real=None, ratios=(0.1, 0.5, 0.9), store=None):
+def validate(model, seq, cond, val, unigram, real=None, ratios=(0.1, 0.5, 0.9), store=None, codebook=None):
     """Masked-token accuracy and loss per mask ratio, beside the unigram-frequency baseline
     (always the most frequent code). With `real`, also both on the positions inside the
     clips' real audio (the silence padding short sounds is easy for both)."""
@@ -166,6 +166,7 @@ def validate(model, seq, cond, val, unigram, real=None, ratios=(0.1, 0.5, 0.9), 
         correct = total = 0
         loss_sum = base_correct = 0.0
         real_correct = real_base = real_total = 0
+        code_err = code_n = 0.0
         for start in range(0, len(val), 64):
             idx = val[start:start + 64]
             x, c = seq[idx], cond[idx]
@@ -182,12 +183,17 @@ def validate(model, seq, cond, val, unigram, real=None, ratios=(0.1, 0.5, 0.9), 
             loss_sum += float(F.cross_entropy(logits[masked].float(), x[masked], reduction="sum"))
             if real is not None:
                 rm = masked & real[idx]
+                if codebook is not None and rm.any():
+                    code_err += float(expected_code_loss(logits, x, rm, codebook)) * int(rm.sum())
+                    code_n += int(rm.sum())
                 real_correct += int((pred == x)[rm].sum())
                 real_base += int((x == top)[rm].sum())
                 real_total += int(rm.sum())
         if real is not None and real_total:
             out[f"real_acc@{r}"] = real_correct / real_total
             out[f"real_unigram_acc@{r}"] = real_base / real_total
+            if code_n:
+                out[f"real_code_err@{r}"] = code_err / code_n
         out[f"acc@{r}"] = correct / total
         out[f"loss@{r}"] = loss_sum / total
         out[f"unigram_acc@{r}"] = base_correct / total
@@ -284,6 +290,8 @@ def main():
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--hybrid", action="store_true", help="hybrid conditioning: known positions also get their mel patch")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast for the forward pass")
+    ap.add_argument("--expected-code-loss", type=float, default=0.0,
+                    help="weight of the expected-code loss beside cross-entropy (restoration decodes expected codes)")
     ap.add_argument("--val-clips", type=int, default=320, help="validation clips (evenly spaced over the split; 0 = all)")
     ap.add_argument("--ema", type=float, default=0.999, help="decay of the weight average that is validated and exported (0 = off)")
     args = ap.parse_args()
@@ -302,7 +310,10 @@ def main():
     if 0 < args.val_clips < len(val):
         val = val[torch.linspace(0, len(val) - 1, args.val_clips).round().long()]
     store = None
-    tok_cfg = json.loads(load_safetensors(args.tokenizer)[1]["config"])
+    tok_tensors, tok_meta = load_safetensors(args.tokenizer)
+    tok_cfg = json.loads(tok_meta["config"])
+    # The tokenizer's codes: the expected-code loss and its validation metric live in their space.
+    codebook = torch.from_numpy(tok_tensors["quantizer.codebook"].astype(np.float32))
     cfg = TransformerConfig(codebook_size=tok_cfg["codebook_size"], width=args.width, depth=args.depth, heads=args.heads,
                             ffn=4 * args.width, patch_conditioning=args.hybrid,
                             patch_size=tok_cfg.get("bins_per_row", 16) * tok_cfg.get("frames_per_token", 16))
@@ -318,7 +329,7 @@ def main():
     unigram = counts / counts.sum()
     recipe = {"run": args.run, "lr": args.lr, "warmup": 500, "batch": args.batch, "band": args.band, "span": args.span, "short_spans": args.short_spans, "loud_spans": args.loud_spans, "kind_weights": args.kind_weights,
               "full_mask": args.full_mask, "random": round(1 - args.band - args.span - args.full_mask, 4), "band_clips": "full_band only", "cfg_drop": 0.1,
-              "label_smoothing": 0.1, "mask_ratio": "truncated Gaussian 0.55 ± 0.25", "hybrid": args.hybrid,
+              "label_smoothing": 0.1, "expected_code_loss": args.expected_code_loss, "mask_ratio": "truncated Gaussian 0.55 ± 0.25", "hybrid": args.hybrid,
               "hybrid_patch_drop": "uniform share per clip" if args.hybrid else None, "bf16": args.bf16,
               "ema": args.ema, "width": args.width, "depth": args.depth, "heads": args.heads, "data": str(args.data.relative_to(ROOT)),
               "data_hash": data_hash(args.data), "tokenizer": str(args.tokenizer.relative_to(ROOT)),
@@ -355,7 +366,7 @@ def main():
     def checkpoint(final: bool):
         nonlocal metrics
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            metrics = validate(ema, seq, cond, val, unigram, real, store=store)
+            metrics = validate(ema, seq, cond, val, unigram, real, store=store, codebook=codebook)
         log.info("%sstep %d (%.1f min)  validation %s", "final " if final else "", step, minutes(), json.dumps(metrics))
         export(ema, step, metrics, minutes(), folder, args.tokenizer, recipe)
         save()
@@ -393,6 +404,8 @@ def main():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
             logits = model(x, masked, cond_in, patches=patches)
         loss = masked_loss(logits.float(), x, masked)
+        if args.expected_code_loss > 0:
+            loss = loss + args.expected_code_loss * expected_code_loss(logits, x, masked, codebook)
         lr = args.lr * min(1.0, (step + 1) / 500)
         for pg in opt.param_groups:
             pg["lr"] = lr

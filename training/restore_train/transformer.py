@@ -149,6 +149,20 @@ def masked_loss(logits, targets, masked, smoothing: float = 0.1):
     return F.cross_entropy(logits[masked], targets[masked], label_smoothing=smoothing)
 
 
+def expected_code_loss(logits, targets, masked, codebook):
+    """What expected-code decoding decodes, as a loss: on masked positions, the squared
+    distance in the tokenizer's code space between Σ p(c)·e(c) under the predicted
+    distribution and the true token's code e(x), divided by the codebook's mean squared
+    distance to its own mean (so predicting the codebook's mean code scores about 1).
+    Cross-entropy rewards only the true code's probability; this rewards mass on codes
+    *near* it, which is what the restoration tasks hear."""
+    p = logits[masked].float().softmax(-1)
+    expected = p @ codebook
+    truth = codebook[targets[masked]]
+    scale = ((codebook - codebook.mean(0)) ** 2).sum(1).mean()
+    return ((expected - truth) ** 2).sum(1).mean() / scale
+
+
 # ------------------------------------------------------------------ sampler (engine.md §2)
 
 def cosine_remaining(unknown_at_start: int, i: int, n: int) -> int:
