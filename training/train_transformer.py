@@ -21,6 +21,10 @@ random starts), random positions at ratios 0.9–1 (--full-mask: generation from
 random positions; ratios from a truncated Gaussian centred on 0.55, label smoothing 0.1, loss
 on masked positions only. --hybrid adds the true mel patch of known
 positions (dropped for a random share of them, as the sampler's own fills have none).
+--augment draws that share of training clips as one of their time- and level-moved variants
+(restore_train/augment.py; tokenize_corpus.py --variants makes them): the same audio 4–12 mel
+frames earlier and/or 6 dB louder or quieter gives new token grids, where the corpus itself
+cannot grow. Validation always uses the stored clips.
 Validation: masked-token accuracy and loss at mask ratios 0.1, 0.5 and 0.9 next to the
 unigram-frequency baseline, and accuracy on rows 3–4 given rows 0–2 (BWE from 4 kHz).
 """
@@ -43,6 +47,7 @@ import torch.nn.functional as F
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
+from restore_train.augment import real_columns, variant_mel  # noqa: E402
 from restore_train.corpus import DATA  # noqa: E402
 from restore_train.manifest import manifest_lines, manifest_text  # noqa: E402
 from restore_train.safetensors_io import load_safetensors, save_safetensors  # noqa: E402
@@ -70,6 +75,45 @@ class MelStore:
 
     def patches(self, idx: torch.Tensor) -> torch.Tensor:
         return grid_patches(torch.from_numpy(self.mel[idx.numpy()].astype(np.float32)))
+
+
+class Variants:
+    """The time- and level-moved token grids of every clip (tokenize_corpus.py --variants,
+    restore_train/augment.py), variant 0 being the stored clip, with each variant's real-audio
+    positions; a batch draws one variant per clip."""
+
+    def __init__(self, data: pathlib.Path, seq: torch.Tensor, lines: list[dict]):
+        folder = data / "cache" / "variants"
+        meta_path = folder / "variants.json"
+        if not meta_path.exists():
+            raise SystemExit(f"--augment: {meta_path} is missing; run tokenize_corpus.py --variants first")
+        meta = json.loads(meta_path.read_text())
+        if meta["meta"] != json.loads((data / "cache" / "tokens.json").read_text()):
+            raise SystemExit(f"--augment: {meta_path} was made by another tokenizer than cache/tokens.json")
+        self.specs = [(0, 0.0)] + [(v["shift"], v["gain_db"]) for v in meta["variants"]]
+        self.names = ["stored"] + [v["name"] for v in meta["variants"]]
+        grids = [seq.to(torch.int16)]
+        for v in meta["variants"]:
+            t = torch.from_numpy(np.load(folder / f"{v['name']}.npy"))              # (N, 5, 53)
+            grids.append(t.permute(0, 2, 1).reshape(len(lines), -1))
+        self.seq = torch.stack(grids)                                                 # (V, N, 265) int16
+        self.real = torch.stack([
+            (torch.arange(53)[None, :] < torch.tensor([real_columns(e["duration"], shift) for e in lines])[:, None])
+            .repeat_interleave(5, dim=1) for shift, _ in self.specs])                 # (V, N, 265)
+
+    def draw(self, idx: torch.Tensor, share: float, generator) -> torch.Tensor:
+        """One variant per clip: a moved one with probability `share`, else the stored clip."""
+        moved = torch.rand(len(idx), generator=generator) < share
+        which = torch.randint(1, len(self.specs), (len(idx),), generator=generator)
+        return torch.where(moved, which, torch.zeros_like(which))
+
+    def mel(self, mel: np.ndarray, which: torch.Tensor, db_min: float) -> np.ndarray:
+        """The drawn variants of a batch's stored mel (batch, 80, frames)."""
+        out = mel.copy()
+        for i, v in enumerate(which.tolist()):
+            if v:
+                out[i] = variant_mel(mel[i], *self.specs[v], db_min)
+        return out
 
 
 def load_data(data: pathlib.Path = DATA, kind_weights: dict[str, float] | None = None):
@@ -259,10 +303,13 @@ def write_manifest(d: pathlib.Path = ROOT / "Models" / "default"):
     (d / "model.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
 
-def data_hash(data: pathlib.Path) -> str:
-    """What the run trained on: the manifest and the token grids (which name their tokenizer)."""
+def data_hash(data: pathlib.Path, variants: bool = False) -> str:
+    """What the run trained on: the manifest, the token grids (which name their tokenizer) and,
+    with --augment, the variants."""
     h = hashlib.sha256(manifest_text(data).encode())
     h.update((data / "cache" / "tokens.json").read_bytes())
+    if variants:
+        h.update((data / "cache" / "variants" / "variants.json").read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -292,6 +339,8 @@ def main():
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast for the forward pass")
     ap.add_argument("--expected-code-loss", type=float, default=0.0,
                     help="weight of the expected-code loss beside cross-entropy (restoration decodes expected codes)")
+    ap.add_argument("--augment", type=float, default=0.0,
+                    help="share of training clips drawn as a time- and level-moved variant (tokenize_corpus.py --variants)")
     ap.add_argument("--val-clips", type=int, default=320, help="validation clips (evenly spaced over the split; 0 = all)")
     ap.add_argument("--ema", type=float, default=0.999, help="decay of the weight average that is validated and exported (0 = off)")
     args = ap.parse_args()
@@ -317,9 +366,10 @@ def main():
     cfg = TransformerConfig(codebook_size=tok_cfg["codebook_size"], width=args.width, depth=args.depth, heads=args.heads,
                             ffn=4 * args.width, patch_conditioning=args.hybrid,
                             patch_size=tok_cfg.get("bins_per_row", 16) * tok_cfg.get("frames_per_token", 16))
+    lines = manifest_lines(args.data)
     if args.hybrid:
-        lines = manifest_lines(args.data)
         store = MelStore(args.data, lines)
+    variants = Variants(args.data, seq, lines) if args.augment > 0 else None
     model = MaskedTransformer(cfg)
     # An exponential moving average of the weights is what gets validated and exported: it
     # behaves like a learning-rate cool-down without stopping the run, so every export is a
@@ -332,8 +382,9 @@ def main():
               "label_smoothing": 0.1, "expected_code_loss": args.expected_code_loss, "mask_ratio": "truncated Gaussian 0.55 ± 0.25", "hybrid": args.hybrid,
               "hybrid_patch_drop": "uniform share per clip" if args.hybrid else None, "bf16": args.bf16,
               "ema": args.ema, "width": args.width, "depth": args.depth, "heads": args.heads, "data": str(args.data.relative_to(ROOT)),
-              "data_hash": data_hash(args.data), "tokenizer": str(args.tokenizer.relative_to(ROOT)),
-              "tokenizer_sha256": hashlib.sha256(args.tokenizer.read_bytes()).hexdigest()}
+              "data_hash": data_hash(args.data, variants is not None), "tokenizer": str(args.tokenizer.relative_to(ROOT)),
+              "tokenizer_sha256": hashlib.sha256(args.tokenizer.read_bytes()).hexdigest(),
+              "augment": {"share": args.augment, "variants": variants.names[1:]} if variants else None}
     log.info("data: %d train (%d full band), %d validation clips, %d distinct codes; model %.2f M parameters, config %s; recipe %s",
              len(train), int(full.sum()), len(val), int((counts > 0).sum()), sum(p.numel() for p in model.parameters()) / 1e6,
              cfg.to_json(), json.dumps(recipe, sort_keys=True))
@@ -377,7 +428,13 @@ def main():
         kind = float(torch.rand(1, generator=g))
         is_band = kind < args.band
         idx = train[torch.multinomial(band_weight if is_band else weight, args.batch, replacement=True, generator=g)]
-        x, c = seq[idx], cond[idx].clone()
+        x, c, real_b = seq[idx], cond[idx].clone(), real[idx]
+        mel_b = store.mel[idx.numpy()] if store is not None else None
+        if variants is not None:
+            which = variants.draw(idx, args.augment, g)
+            x, real_b = variants.seq[which, idx].long(), variants.real[which, idx]
+            if mel_b is not None:
+                mel_b = variants.mel(mel_b, which, tok_cfg.get("db_min", -80.0))
         drop = torch.rand(args.batch, generator=g) < 0.1
         if is_band:
             masked = band_mask(args.batch, cfg.rows, cfg.columns, generator=g)
@@ -387,19 +444,19 @@ def main():
                 masked = generation_mask(args.batch, cfg.rows, cfg.columns, generator=g)
             elif is_span and float(torch.rand(1, generator=g)) < args.short_spans:
                 if store is not None and float(torch.rand(1, generator=g)) < args.loud_spans:
-                    masked = loud_span_mask(store.mel[idx.numpy()], cfg.rows, cfg.columns, generator=g)
+                    masked = loud_span_mask(mel_b, cfg.rows, cfg.columns, generator=g)
                 else:
                     masked = short_span_mask(args.batch, cfg.rows, cfg.columns, generator=g)
             else:
                 masked = random_mask(args.batch, cfg.rows, cfg.columns, span=is_span, generator=g)
         # Padding silence past a clip's end is never a target: at inference those columns are
         # known silence (the runtime fixes them), so the loss is spent on real audio only.
-        masked = restrict_to_real(masked, real[idx])
+        masked = restrict_to_real(masked, real_b)
         patches = None
         if store is not None:
             # The sampler's own fills carry no patch: a random share of known positions goes without.
             keep = torch.rand(masked.shape, generator=g) >= torch.rand(args.batch, 1, generator=g)
-            patches = store.patches(idx) * (keep & ~masked)[..., None]
+            patches = grid_patches(torch.from_numpy(mel_b.astype(np.float32))) * (keep & ~masked)[..., None]
         cond_in = torch.where(drop[:, None], model.uncond_embedding[None].expand(args.batch, -1), c)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
             logits = model(x, masked, cond_in, patches=patches)

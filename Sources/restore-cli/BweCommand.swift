@@ -66,7 +66,7 @@ struct Bwe: ParsableCommand {
         o.rate = rate
         o.levelGuard = try LevelGuardArgument.parse(levelGuard)
         let task = try BandwidthExtension(options: o)
-        try TaskCommand.run(task, inputs: inputs, suffix: "bwe", output: output, format: format, engine: engine, sampling: sampling, display: display)
+        try TaskCommand.run(task, inputs: inputs, suffix: "bwe", output: output, format: format, engine: engine, sampling: sampling.settings, model: sampling.model, display: display)
     }
 }
 

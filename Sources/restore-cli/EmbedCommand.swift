@@ -34,7 +34,7 @@ struct EmbedCommand: ParsableCommand {
     var features: Embed.Features = .engine
     @Option(help: "Output format when -o is a folder or absent: npy, json or safetensors.") var format: String = "npy"
     @OptionGroup var output: OutputOptions
-    @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var model: ModelOption
     @OptionGroup var engine: EngineOptions
     @OptionGroup var display: DisplayOptionsWithoutPlot
 
@@ -56,7 +56,7 @@ struct EmbedCommand: ParsableCommand {
         o.features = features
         guard EmbeddingWriter.extensions.contains(format) else { throw ValidationError("--format must be npy, json or safetensors") }
         let task = try Embed(options: o)
-        try TaskCommand.run(task, inputs: inputs, suffix: "embed", extension: format, samples: false, output: output, engine: engine, sampling: sampling, display: display)
+        try TaskCommand.run(task, inputs: inputs, suffix: "embed", extension: format, samples: false, output: output, engine: engine, sampling: SamplingSettings(), model: model.model, display: display)
     }
 }
 

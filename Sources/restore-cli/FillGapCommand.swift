@@ -68,7 +68,7 @@ struct FillGapCommand: ParsableCommand {
         o.fillFloor = try LevelGuardArgument.parse(fillFloor, flag: "--fill-floor")
         let task = try FillGap(options: o)
         if list { return try Self.list(task, inputs: inputs, json: display.json) }
-        try TaskCommand.run(task, inputs: inputs, suffix: "filled", output: output, format: format, engine: engine, sampling: sampling, display: display)
+        try TaskCommand.run(task, inputs: inputs, suffix: "filled", output: output, format: format, engine: engine, sampling: sampling.settings, model: sampling.model, display: display)
     }
 
     /// `--list`: the gaps per file, one line each (or one JSON line each); nothing is written.

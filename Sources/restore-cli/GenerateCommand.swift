@@ -44,6 +44,6 @@ struct GenerateCommand: ParsableCommand {
             out.output = (o as NSString).appendingPathComponent(name)
         }
         try TaskCommand.run(task, inputs: [name], suffix: "", readsInputs: false, outputsPerInput: count, output: out, format: format,
-                            engine: engine, sampling: sampling, display: display)
+                            engine: engine, sampling: sampling.settings, model: sampling.model, display: display)
     }
 }

@@ -41,6 +41,6 @@ struct RepairCommand: ParsableCommand {
         o.band = band
         o.ramp = try FillGapCommand.time(ramp, "--ramp")
         let task = try Repair(options: o)
-        try TaskCommand.run(task, inputs: inputs, suffix: "repaired", output: output, format: format, engine: engine, sampling: sampling, display: display)
+        try TaskCommand.run(task, inputs: inputs, suffix: "repaired", output: output, format: format, engine: engine, sampling: sampling.settings, model: sampling.model, display: display)
     }
 }

@@ -13,8 +13,8 @@ struct SamplingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Classifier-free guidance at the last iteration (ramped from 0; only a prompt uses it).") var guidance: Float = SamplingSettings().guidance
     @Option(help: "How generated cells become mel: 'expected' (the mean code under the distribution each token was drawn from; the default for restoration) or 'sampled' (the drawn token's code; the default for generate).")
     var decoding: TokenDecoding?
-    @Option(help: "Model folder with tokenizer.safetensors and transformer.safetensors (default: Models/default).")
-    var model: String?
+    @OptionGroup var modelOption: ModelOption
+    var model: String? { modelOption.model }
 
     func validate() throws {
         _ = try SeedArgument.parse(seed)
@@ -31,6 +31,12 @@ struct SamplingOptions: ParsableArguments {
 }
 
 extension TokenDecoding: ExpressibleByArgument {}
+
+/// `--model`, alone for the commands that read the engine but sample nothing (embed).
+struct ModelOption: ParsableArguments {
+    @Option(help: "Model folder with tokenizer.safetensors and transformer.safetensors (default: Models/default).")
+    var model: String?
+}
 
 /// `--seed`: any whole number from 0 to 2^64 − 1; anything else gets one clear message.
 enum SeedArgument {
@@ -73,11 +79,11 @@ enum TaskCommand {
     /// numbers (embed): their JSON lines carry no seed.
     static func run(_ task: any RestoreTask, inputs: [String], suffix: String, extension ext: String? = nil, readsInputs: Bool = true,
                     outputsPerInput: Int = 1, samples: Bool = true, output: OutputOptions, format: AudioFormatOptions? = nil,
-                    engine: EngineOptions, sampling: SamplingOptions, display: some TaskDisplay) throws {
+                    engine: EngineOptions, sampling: SamplingSettings, model: String?, display: some TaskDisplay) throws {
         engine.apply()
         var settings = try JSONValue.encodingFields(task.options)
         if samples {
-            let s = sampling.settings
+            let s = sampling
             settings["iterations"] = .of(s.iterations)
             settings["temperature"] = .of(Double(s.temperature))
             settings["guidance"] = .of(Double(s.guidance))
@@ -97,7 +103,7 @@ enum TaskCommand {
         var planned = targets.filter { $0 != StandardStreams.marker }.flatMap { ext == nil ? [$0] : EmbeddingWriter.paths(for: $0) }
         if let plot = display.plot { planned.append(plot) }
         try OutputGuard.checkAll(planned, inputs: protected, overwrite: true)
-        let loader = ModelCache(directory: sampling.model, vocoder: engine.vocoder)
+        let loader = ModelCache(directory: model, vocoder: engine.vocoder)
         let notes = NoteCollector()
         var failed = 0
         for (input, target) in zip(inputs, targets) {
@@ -108,7 +114,7 @@ enum TaskCommand {
                 let base = output.writeOptions(source: source, inputs: readsInputs ? protected + [readable] : [])
                 let bar = ProgressBar(label: input == StandardStreams.marker ? StandardStreams.stdinName : (input as NSString).lastPathComponent,
                                       enabled: !display.quiet)
-                let context = TaskContext(sampling: sampling.settings, outputPath: file,
+                let context = TaskContext(sampling: sampling, outputPath: file,
                                           writeOptions: format.map { $0.apply(to: base, notes: notes) } ?? base,
                                           progress: { bar.update($0) }, loadModel: loader.load)
                 let t0 = Date()
@@ -125,9 +131,9 @@ enum TaskCommand {
                 let seconds = Date().timeIntervalSince(t0)
                 if display.json {
                     // The model only when this input needed it (fill-gap with nothing to fill loads none).
-                    let model = loader.model == nil ? nil : ModelIdentity.of(directory: sampling.model)
+                    let identity = loader.model == nil ? nil : ModelIdentity.of(directory: model)
                     OutputRecord(command: type(of: task).name, input: readsInputs ? shown.input : nil, outputs: shown.outputs, seconds: seconds,
-                                 seed: samples ? sampling.settings.seed : nil, settings: settings, report: shown.report, model: model).print()
+                                 seed: samples ? sampling.seed : nil, settings: settings, report: shown.report, model: identity).print()
                 } else {
                     report(shown, seconds: seconds, toStandardError: streams.writesStdout)
                 }

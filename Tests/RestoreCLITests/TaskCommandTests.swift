@@ -145,6 +145,18 @@ final class TaskCommandTests: XCTestCase {
         try expectError(args + ["--decoding", "mean"], "The value 'mean' is invalid for '--decoding <decoding>'. Please provide one of 'sampled' and 'expected'.")
     }
 
+    /// embed samples nothing: it takes --model but none of the sampler's options.
+    func testEmbedTakesNoSamplingOptions() throws {
+        for option in ["--seed", "--iterations", "--temperature", "--guidance", "--decoding"] {
+            let r = try CLI.run(["embed", option, "1", wav])
+            XCTAssertNotEqual(r.status, 0)
+            XCTAssertTrue(r.stderr.contains("Unknown option '\(option)'"), r.stderr)
+        }
+        let r = try CLI.run(["embed", "--model", folder + "/no-such-model", wav])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertFalse(r.stderr.contains("Unknown option"), r.stderr)
+    }
+
     func testPlotIsRefusedWhereThereIsNoAudioToDraw() throws {
         for args in [["embed", "--plot", folder + "/p.png", wav], ["embed", "--text", "rain", "--plot", folder + "/p.png"]] {
             let r = try CLI.run(args)
