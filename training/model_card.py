@@ -137,6 +137,11 @@ def main():
                       f"{100 * recipe['band']:.0f}% bandwidth-extension rows ({recipe['band_clips']}), {100 * recipe['span']:.0f}% column spans, "
                       f"{100 * recipe['random']:.0f}% random positions, ratio {recipe['mask_ratio']}; label smoothing {recipe['label_smoothing']}, "
                       f"CFG drop {100 * recipe['cfg_drop']:.0f}%; data hash {recipe['data_hash']}"]
+            if recipe.get("expected_code_loss"):
+                lines += [f"- expected-code loss weight {recipe['expected_code_loss']} beside cross-entropy (the mean code under the predicted distribution, which restoration decodes)"]
+            if recipe.get("augment"):
+                a = recipe["augment"]
+                lines += [f"- data augmentation: {100 * a['share']:.0f}% of training clips drawn as one of {len(a['variants'])} time- and level-moved variants ({', '.join(a['variants'])})"]
         lines += ["- validation masked-token accuracy on positions inside real audio (unigram-frequency baseline in brackets): " + ", ".join(
                       f"ratio {r}: {100 * m.get(f'real_acc@{r}', 0):.1f}% ({100 * m.get(f'real_unigram_acc@{r}', 0):.1f}%)" for r in (0.1, 0.5, 0.9))
                   + (f"; rows 3–4 given rows 0–2: {100 * m['bwe4k_acc']:.1f}%" if "bwe4k_acc" in m else "")]

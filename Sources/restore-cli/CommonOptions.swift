@@ -2,16 +2,14 @@ import ArgumentParser
 import Foundation
 import RestoreCore
 
-/// Where and how results are written; shared by every command that writes audio.
+/// Where results are written; shared by every command that writes files (how audio is
+/// encoded is `AudioFormatOptions`, which only the commands that write audio take).
 struct OutputOptions: ParsableArguments {
     @Option(name: [.short, .long], help: "Output file, or an existing folder to write into. Default: beside the input, named <input>.<command>.<ext>.")
     var output: String?
 
     @Flag(help: "Replace an existing output file (an input file is never replaced).")
     var overwrite = false
-
-    @Option(help: "Sample encoding: keep (the input's), pcm16, pcm24 or float.")
-    var encoding: SampleEncoding = .keep
 
     /// The output path for `input`, written by command `suffix`; `-` for stdout (`-o -`).
     func path(for input: String, suffix: String, inputCount: Int, extension forced: String? = nil) throws -> String {
@@ -43,8 +41,9 @@ struct OutputOptions: ParsableArguments {
         return output
     }
 
+    /// Completed by `AudioFormatOptions.apply` for audio.
     func writeOptions(source: AudioFormat?, inputs: [String]) -> AudioWriteOptions {
-        AudioWriteOptions(encoding: encoding, overwrite: overwrite, protectedPaths: inputs, sourceFormat: source)
+        AudioWriteOptions(encoding: .keep, overwrite: overwrite, protectedPaths: inputs, sourceFormat: source)
     }
 }
 

@@ -127,6 +127,9 @@ struct AudioFormatOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Quality of lossy output (.ogg, .mp3, .opus), from 0 (smallest) to 1 (best); default: the encoder's.")
     var quality: Double?
 
+    @Option(help: "Sample encoding: keep (the input's), pcm16, pcm24 or float.")
+    var encoding: SampleEncoding = .keep
+
     func validate() throws {
         if let quality, !(0...1).contains(quality) { throw ValidationError("--quality must be between 0 and 1 (got \(quality))") }
     }
@@ -147,9 +150,10 @@ struct AudioFormatOptions: ParsableArguments {
         }
     }
 
-    /// The write options with this quality and notes collected for the user.
+    /// The write options with this encoding and quality, and notes collected for the user.
     func apply(to options: AudioWriteOptions, notes: NoteCollector) -> AudioWriteOptions {
         var o = options
+        o.encoding = encoding
         o.quality = quality
         o.note = { notes.add($0) }
         return o

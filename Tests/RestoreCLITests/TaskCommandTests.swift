@@ -145,9 +145,9 @@ final class TaskCommandTests: XCTestCase {
         try expectError(args + ["--decoding", "mean"], "The value 'mean' is invalid for '--decoding <decoding>'. Please provide one of 'sampled' and 'expected'.")
     }
 
-    /// embed samples nothing: it takes --model but none of the sampler's options.
-    func testEmbedTakesNoSamplingOptions() throws {
-        for option in ["--seed", "--iterations", "--temperature", "--guidance", "--decoding"] {
+    /// embed samples nothing and writes no audio: it takes --model but none of the sampler's options, nor an encoding.
+    func testEmbedTakesNoSamplingOrEncodingOptions() throws {
+        for option in ["--seed", "--iterations", "--temperature", "--guidance", "--decoding", "--encoding"] {
             let r = try CLI.run(["embed", option, "1", wav])
             XCTAssertNotEqual(r.status, 0)
             XCTAssertTrue(r.stderr.contains("Unknown option '\(option)'"), r.stderr)
