@@ -35,7 +35,6 @@ import copy
 import hashlib
 import json
 import logging
-import math
 import pathlib
 import signal
 import sys
@@ -77,6 +76,13 @@ class MelStore:
         return grid_patches(torch.from_numpy(self.mel[idx.numpy()].astype(np.float32)))
 
 
+def real_positions(lines: list[dict], shift: int = 0) -> torch.Tensor:
+    """(clips, 265) column-major grid positions inside each clip's real audio once moved
+    `shift` frames earlier; the rest is padding silence."""
+    cols = torch.tensor([real_columns(e["duration"], shift) for e in lines])
+    return (torch.arange(53)[None, :] < cols[:, None]).repeat_interleave(5, dim=1)
+
+
 class Variants:
     """The time- and level-moved token grids of every clip (tokenize_corpus.py --variants,
     restore_train/augment.py), variant 0 being the stored clip, with each variant's real-audio
@@ -97,9 +103,7 @@ class Variants:
             t = torch.from_numpy(np.load(folder / f"{v['name']}.npy"))              # (N, 5, 53)
             grids.append(t.permute(0, 2, 1).reshape(len(lines), -1))
         self.seq = torch.stack(grids)                                                 # (V, N, 265) int16
-        self.real = torch.stack([
-            (torch.arange(53)[None, :] < torch.tensor([real_columns(e["duration"], shift) for e in lines])[:, None])
-            .repeat_interleave(5, dim=1) for shift, _ in self.specs])                 # (V, N, 265)
+        self.real = torch.stack([real_positions(lines, shift) for shift, _ in self.specs])   # (V, N, 265)
 
     def draw(self, idx: torch.Tensor, share: float, generator) -> torch.Tensor:
         """One variant per clip: a moved one with probability `share`, else the stored clip."""
@@ -135,8 +139,7 @@ def load_data(data: pathlib.Path = DATA, kind_weights: dict[str, float] | None =
         raise SystemExit(f"--kind-weights: no clips of kind {', '.join(sorted(unknown))} in {data}")
     weight = torch.tensor([min(10.0, max(1.0, lines[i]["duration"])) * kw.get(lines[i]["kind"], 1.0) for i in train.tolist()])
     # Grid positions (column-major) inside each clip's real audio; the rest is padding silence.
-    cols = torch.tensor([min(53, max(1, math.ceil(e["duration"] * 22050 / 256 / 16))) for e in lines])
-    real = (torch.arange(53)[None, :] < cols[:, None]).repeat_interleave(5, dim=1)      # (N, 265)
+    real = real_positions(lines)                                                      # (N, 265)
     # Bandwidth-extension targets only from clips whose measured bandwidth is full (corpus v2
     # records it; a v1 manifest has no such field and counts every clip).
     full = torch.tensor([bool(lines[i].get("full_band", True)) for i in train.tolist()])
