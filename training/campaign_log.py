@@ -4,7 +4,9 @@ campaign (step, hours, masked-token accuracies from the run's own validation) an
 exports `make validate` scored, each gate beside its baseline.
 
     .venv/bin/python training/campaign_log.py
-Reads training/logs/transformer-*.log and bench/results/validate-*.json.
+Reads training/logs/transformer-*.validation.jsonl (one line per export, committed; written by
+train_transformer.py) or, for a run that has none, its text log transformer-*.log, and
+bench/results/validate-*.json.
 """
 import json
 import pathlib
@@ -16,7 +18,14 @@ LINE = re.compile(r"^(\S+ \S+) (final )?step (\d+) \(([\d.]+) min\)\s+validation
 
 
 def run_rows(log: pathlib.Path):
+    """The exports of a run: from its committed JSON lines when they exist, else its text log."""
+    jsonl = log.with_name(log.stem + ".validation.jsonl")
+    if jsonl.exists():
+        return [{"time": r["time"], "step": r["step"], "hours": r["minutes"] / 60, "metrics": r["metrics"]}
+                for r in map(json.loads, jsonl.read_text().splitlines()) if r]
     rows = []
+    if not log.exists():
+        return rows
     for line in log.read_text().splitlines():
         m = LINE.match(line)
         if m:
@@ -51,7 +60,10 @@ def main():
            "given rows 0–2; expected-code error = squared distance of the mean predicted code to the true code, 1 ≈ the",
            "codebook's spread, logged from step 21,381). Candidates replace Models/default only when `make validate` gates",
            "improve.", ""]
-    for log in sorted(LOGS.glob("transformer-*.log")):
+    runs = {p.name.removesuffix(".validation.jsonl") for p in LOGS.glob("transformer-*.validation.jsonl")}
+    runs |= {p.stem for p in LOGS.glob("transformer-*.log")}
+    for name in sorted(runs):
+        log = LOGS / f"{name}.log"
         rows = run_rows(log)
         if not rows:
             continue

@@ -9,7 +9,7 @@ and the export; training draws them with --augment. Each variant file is written
 so an interrupted run resumes at the next variant.
 
     .venv/bin/python training/tokenize_corpus.py --data training/data/v2-db100 \
-        --tokenizer training/checkpoints/tokenizer-v1-db100-long.safetensors
+        --tokenizer training/campaign/tokenizer-v2.safetensors
 
 The corpus must be normalised with the tokenizer's own floor (its config's db_min)."""
 import argparse

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trains the masked generative transformer on the token corpus; resumable, logged, time-boxed.
 
-    D=training/data/v2-db100 T=training/checkpoints/tokenizer-v1-db100-long.safetensors
+    D=training/data/v2-db100 T=training/campaign/tokenizer-v2.safetensors
     .venv/bin/python training/embed_captions.py --data $D
     .venv/bin/python training/tokenize_corpus.py --data $D --tokenizer $T
     nohup .venv/bin/python training/train_transformer.py --data $D --tokenizer $T --run v2-hybrid-8x384 \
@@ -306,6 +306,31 @@ def write_manifest(d: pathlib.Path = ROOT / "Models" / "default"):
     (d / "model.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
 
+def record_validation(path: pathlib.Path, step: int, minutes: float, metrics: dict, final: bool) -> None:
+    """One JSON line per export, committed beside the campaign table: the text log is not
+    committed, and a fresh machine would otherwise lose the run's history."""
+    line = {"time": time.strftime("%Y-%m-%d %H:%M"), "step": step, "minutes": round(minutes, 2), "final": final, "metrics": metrics}
+    with path.open("a") as f:
+        f.write(json.dumps(line, sort_keys=True) + "\n")
+
+
+def resume_from_export(folder: pathlib.Path, model, ema, cfg, recipe: dict) -> tuple[int, float]:
+    """Loads a committed export into the model and its average; refuses one of another shape or
+    tokenizer. Returns its step and training minutes."""
+    tensors, meta = load_safetensors(folder / "transformer.safetensors")
+    if json.loads(meta["config"]) != json.loads(cfg.to_json()):
+        raise SystemExit(f"--resume-from {folder}: its config {meta['config']} is not this run's {cfg.to_json()}")
+    was = json.loads(meta.get("recipe", "{}"))
+    if was.get("tokenizer_sha256") not in (None, recipe["tokenizer_sha256"]):
+        raise SystemExit(f"--resume-from {folder}: trained on tokenizer {was['tokenizer_sha256'][:12]}, "
+                         f"this run's is {recipe['tokenizer_sha256'][:12]}")
+    state = {k: torch.from_numpy(v.astype(np.float32)) for k, v in tensors.items()}
+    model.load_state_dict(state)
+    if ema is not model:
+        ema.load_state_dict(state)
+    return int(meta["steps"]), float(meta.get("training_minutes", 0.0))
+
+
 def data_hash(data: pathlib.Path, variants: bool = False) -> str:
     """What the run trained on: the manifest, the token grids (which name their tokenizer) and,
     with --augment, the variants."""
@@ -346,11 +371,15 @@ def main():
                     help="share of training clips drawn as a time- and level-moved variant (tokenize_corpus.py --variants)")
     ap.add_argument("--val-clips", type=int, default=320, help="validation clips (evenly spaced over the split; 0 = all)")
     ap.add_argument("--ema", type=float, default=0.999, help="decay of the weight average that is validated and exported (0 = off)")
+    ap.add_argument("--resume-from", type=pathlib.Path, default=None,
+                    help="a committed export folder (training/campaign/model-RUN) to continue from when this machine "
+                         "has no checkpoint of the run: its f16 weights, step and minutes, a fresh optimiser re-warmed")
     args = ap.parse_args()
     args.data, args.tokenizer = args.data.resolve(), args.tokenizer.resolve()
     ckpt = CHECKPOINTS / f"transformer-{args.run}.pt"
     folder = CHECKPOINTS / f"model-{args.run}"
     log_path = ROOT / "training" / "logs" / f"transformer-{args.run}.log"
+    validation_path = ROOT / "training" / "logs" / f"transformer-{args.run}.validation.jsonl"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     CHECKPOINTS.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
@@ -392,15 +421,23 @@ def main():
              len(train), int(full.sum()), len(val), int((counts > 0).sum()), sum(p.numel() for p in model.parameters()) / 1e6,
              cfg.to_json(), json.dumps(recipe, sort_keys=True))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.05)
-    step, minutes_before = 0, 0.0
+    step, minutes_before, warm_from = 0, 0.0, 0
     if ckpt.exists():
         ck = torch.load(ckpt, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         if args.ema > 0:
             ema.load_state_dict(ck.get("ema", ck["model"]))
-        step, minutes_before = ck["step"], ck.get("minutes", 0.0)
+        step, minutes_before, warm_from = ck["step"], ck.get("minutes", 0.0), ck.get("warm_from", 0)
         log.info("resumed from %s at step %d (%.1f min)", ckpt, step, minutes_before)
+    elif args.resume_from is not None and (args.resume_from / "transformer.safetensors").exists():
+        # A fresh machine keeps only what git keeps: the run's last committed export (the
+        # weight average, f16). Both the weights and their average start from it; the optimiser's
+        # moments are gone, so the learning rate warms up again from this step.
+        step, minutes_before = resume_from_export(args.resume_from, model, ema, cfg, recipe)
+        warm_from = step
+        log.info("resumed from the committed export %s at step %d (%.1f min): fresh optimiser, learning rate re-warmed",
+                 args.resume_from, step, minutes_before)
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     g = torch.Generator().manual_seed(step)
@@ -414,7 +451,7 @@ def main():
 
     def save():
         torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
-                    "minutes": minutes()}, ckpt.with_suffix(".tmp"))
+                    "minutes": minutes(), "warm_from": warm_from}, ckpt.with_suffix(".tmp"))
         ckpt.with_suffix(".tmp").replace(ckpt)
 
     def checkpoint(final: bool):
@@ -422,6 +459,7 @@ def main():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
             metrics = validate(ema, seq, cond, val, unigram, real, store=store, codebook=codebook)
         log.info("%sstep %d (%.1f min)  validation %s", "final " if final else "", step, minutes(), json.dumps(metrics))
+        record_validation(validation_path, step, minutes(), metrics, final)
         export(ema, step, metrics, minutes(), folder, args.tokenizer, recipe)
         save()
 
@@ -466,7 +504,7 @@ def main():
         loss = masked_loss(logits.float(), x, masked)
         if args.expected_code_loss > 0:
             loss = loss + args.expected_code_loss * expected_code_loss(logits, x, masked, codebook)
-        lr = args.lr * min(1.0, (step + 1) / 500)
+        lr = args.lr * min(1.0, (step - warm_from + 1) / 500)
         for pg in opt.param_groups:
             pg["lr"] = lr
         opt.zero_grad(set_to_none=True)

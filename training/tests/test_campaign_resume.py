@@ -1,0 +1,63 @@
+"""A campaign run survives a fresh machine: it continues from its committed export, and its
+history is kept in committed JSON lines (train_transformer.py, campaign_log.py)."""
+import copy
+import json
+import pathlib
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from restore_train.transformer import MaskedTransformer, TransformerConfig  # noqa: E402
+
+
+def _small(seed: int) -> MaskedTransformer:
+    torch.manual_seed(seed)
+    return MaskedTransformer(TransformerConfig(codebook_size=32, width=32, depth=1, heads=2, ffn=64, cond_dim=384))
+
+
+def _export(model, folder: pathlib.Path, tokenizer_sha: str, steps=1234, minutes=56.7):
+    from restore_train.safetensors_io import save_safetensors
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to(torch.float16).numpy() for k, v in model.state_dict().items()}
+    save_safetensors(folder / "transformer.safetensors", tensors,
+                     {"format": "restore.transformer", "config": model.cfg.to_json(), "steps": str(steps),
+                      "training_minutes": f"{minutes:.1f}", "recipe": json.dumps({"tokenizer_sha256": tokenizer_sha})})
+
+
+def test_resume_from_export_loads_weights_step_and_minutes(tmp_path):
+    from train_transformer import resume_from_export
+    trained = _small(1)
+    _export(trained, tmp_path / "model-run", "abc")
+    fresh = _small(2)
+    ema = copy.deepcopy(fresh)
+    step, minutes = resume_from_export(tmp_path / "model-run", fresh, ema, fresh.cfg, {"tokenizer_sha256": "abc"})
+    assert (step, minutes) == (1234, 56.7)
+    for name, want in trained.state_dict().items():
+        want = want.to(torch.float16).float()
+        assert torch.equal(fresh.state_dict()[name], want), name
+        assert torch.equal(ema.state_dict()[name], want), name
+
+
+def test_resume_from_export_refuses_another_shape_or_tokenizer(tmp_path):
+    from train_transformer import resume_from_export
+    _export(_small(1), tmp_path / "model-run", "abc")
+    other = MaskedTransformer(TransformerConfig(codebook_size=32, width=64, depth=1, heads=2, ffn=128, cond_dim=384))
+    with pytest.raises(SystemExit, match="is not this run's"):
+        resume_from_export(tmp_path / "model-run", other, other, other.cfg, {"tokenizer_sha256": "abc"})
+    same = _small(3)
+    with pytest.raises(SystemExit, match="trained on tokenizer abc"):
+        resume_from_export(tmp_path / "model-run", same, same, same.cfg, {"tokenizer_sha256": "def"})
+
+
+def test_campaign_history_comes_from_committed_lines(tmp_path):
+    from campaign_log import run_rows
+    from train_transformer import record_validation
+    log = tmp_path / "transformer-run.log"               # the text log is gone: a fresh machine
+    lines = log.with_name("transformer-run.validation.jsonl")
+    record_validation(lines, 500, 30.0, {"real_acc@0.5": 0.1}, False)
+    record_validation(lines, 1000, 90.0, {"real_acc@0.5": 0.2}, True)
+    rows = run_rows(log)
+    assert [(r["step"], r["hours"], r["metrics"]["real_acc@0.5"]) for r in rows] == [(500, 0.5, 0.1), (1000, 1.5, 0.2)]
