@@ -51,6 +51,7 @@ struct Bwe: ParsableCommand {
     @OptionGroup var format: AudioFormatOptions
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var vocoder: VocoderOption
     @OptionGroup var display: DisplayOptions
 
     func run() throws {
@@ -66,7 +67,7 @@ struct Bwe: ParsableCommand {
         o.rate = rate
         o.levelGuard = try LevelGuardArgument.parse(levelGuard)
         let task = try BandwidthExtension(options: o)
-        try TaskCommand.run(task, inputs: inputs, suffix: "bwe", output: output, format: format, engine: engine, sampling: sampling.settings, model: sampling.model, display: display)
+        try TaskCommand.run(task, inputs: inputs, suffix: "bwe", output: output, format: format, engine: engine, vocoder: vocoder.vocoder, sampling: sampling.settings, model: sampling.model, display: display)
     }
 }
 

@@ -49,13 +49,10 @@ struct OutputOptions: ParsableArguments {
 
 extension SampleEncoding: ExpressibleByArgument {}
 
-/// Threads and model location; shared by every command that runs the engine.
+/// Threads; shared by every command that runs the engine.
 struct EngineOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Threads for the engine and BLAS (default: all cores).")
     var threads: Int?
-
-    @Option(help: "Vocoder weights (default: Models/pretrained/hifigan-universal.safetensors).")
-    var vocoder: String?
 
     func validate() throws {
         guard (threads ?? 1) >= 1 && (threads ?? 1) <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
@@ -66,6 +63,12 @@ struct EngineOptions: ParsableArguments {
 
     /// Makes the command's context the main thread's, where its one job runs.
     func apply() { context.adopt() }
+}
+
+/// `--vocoder`; only the commands that turn mel into audio take it (embed does not).
+struct VocoderOption: ParsableArguments {
+    @Option(help: "Vocoder weights (default: Models/pretrained/hifigan-universal.safetensors).")
+    var vocoder: String?
 }
 
 /// `--level-guard DB|off` (bwe, fill-gap) and `--fill-floor DB|off` (fill-gap): dB, or nil for off.

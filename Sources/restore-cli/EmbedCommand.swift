@@ -10,11 +10,12 @@ struct EmbedCommand: ParsableCommand {
         discussion: """
         The transformer sees every token (nothing masked, no condition). A column's
         embedding holds the chosen blocks' hidden states of its 5 rows (frequency
-        bands) side by side (5 x 256 values; --rows average gives 256); the clip
-        embedding is their mean and standard deviation over time (2 x 1280 values;
-        see --pool). Written as .npy (the clip vector, with <name>.columns.npy
-        beside it: time in seconds, then the vector, one row per column), .json or
-        .safetensors, by the output's extension.
+        bands) side by side: 5 x the model's width, 1280 values for the default
+        model (width 256; --rows average gives 256). The clip embedding is their
+        mean and standard deviation over time (2 x 1280 values; see --pool).
+        Written as .npy (the clip vector, with <name>.columns.npy beside it: time
+        in seconds, then the vector, one row per column), .json or .safetensors,
+        by the output's extension.
 
         Examples:
           restore embed music.wav                       # music.embed.npy + music.embed.columns.npy
@@ -56,7 +57,7 @@ struct EmbedCommand: ParsableCommand {
         o.features = features
         guard EmbeddingWriter.extensions.contains(format) else { throw ValidationError("--format must be npy, json or safetensors") }
         let task = try Embed(options: o)
-        try TaskCommand.run(task, inputs: inputs, suffix: "embed", extension: format, samples: false, output: output, engine: engine, sampling: SamplingSettings(), model: model.model, display: display)
+        try TaskCommand.run(task, inputs: inputs, suffix: "embed", extension: format, samples: false, output: output, engine: engine, vocoder: nil, sampling: SamplingSettings(), model: model.model, display: display)
     }
 }
 

@@ -47,6 +47,7 @@ struct FillGapCommand: ParsableCommand {
     @OptionGroup var format: AudioFormatOptions
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var vocoder: VocoderOption
     @OptionGroup var display: DisplayOptions
 
     static func time(_ s: String, _ flag: String) throws -> TimeValue {
@@ -68,7 +69,7 @@ struct FillGapCommand: ParsableCommand {
         o.fillFloor = try LevelGuardArgument.parse(fillFloor, flag: "--fill-floor")
         let task = try FillGap(options: o)
         if list { return try Self.list(task, inputs: inputs, json: display.json) }
-        try TaskCommand.run(task, inputs: inputs, suffix: "filled", output: output, format: format, engine: engine, sampling: sampling.settings, model: sampling.model, display: display)
+        try TaskCommand.run(task, inputs: inputs, suffix: "filled", output: output, format: format, engine: engine, vocoder: vocoder.vocoder, sampling: sampling.settings, model: sampling.model, display: display)
     }
 
     /// `--list`: the gaps per file, one line each (or one JSON line each); nothing is written.

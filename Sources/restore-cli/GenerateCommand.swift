@@ -29,6 +29,7 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var format: AudioFormatOptions
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var vocoder: VocoderOption
     @OptionGroup var display: DisplayOptions
 
     func run() throws {
@@ -44,6 +45,6 @@ struct GenerateCommand: ParsableCommand {
             out.output = (o as NSString).appendingPathComponent(name)
         }
         try TaskCommand.run(task, inputs: [name], suffix: "", readsInputs: false, outputsPerInput: count, output: out, format: format,
-                            engine: engine, sampling: sampling.settings, model: sampling.model, display: display)
+                            engine: engine, vocoder: vocoder.vocoder, sampling: sampling.settings, model: sampling.model, display: display)
     }
 }

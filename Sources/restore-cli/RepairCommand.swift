@@ -32,6 +32,7 @@ struct RepairCommand: ParsableCommand {
     @OptionGroup var format: AudioFormatOptions
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var vocoder: VocoderOption
     @OptionGroup var display: DisplayOptions
 
     func run() throws {
@@ -41,6 +42,6 @@ struct RepairCommand: ParsableCommand {
         o.band = band
         o.ramp = try FillGapCommand.time(ramp, "--ramp")
         let task = try Repair(options: o)
-        try TaskCommand.run(task, inputs: inputs, suffix: "repaired", output: output, format: format, engine: engine, sampling: sampling.settings, model: sampling.model, display: display)
+        try TaskCommand.run(task, inputs: inputs, suffix: "repaired", output: output, format: format, engine: engine, vocoder: vocoder.vocoder, sampling: sampling.settings, model: sampling.model, display: display)
     }
 }

@@ -37,6 +37,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Replace existing outputs not written by an earlier run.") var overwrite = false
     @Option(help: "Model folder with tokenizer.safetensors and transformer.safetensors (default: Models/default).") var model: String?
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var vocoder: VocoderOption
     @Flag(name: [.short, .long], help: "No progress display.") var quiet = false
     @Flag(help: "Print the summary as one JSON line (see the README's JSON output).") var json = false
 
@@ -54,7 +55,7 @@ struct Run: ParsableCommand {
     func run() throws {
         let p = try Preset.load(path: PresetLibrary.resolve(preset))
         var files = try BatchInputs.collect(inputs, excluding: [output])
-        let cache = ModelCache(directory: model, vocoder: engine.vocoder)
+        let cache = ModelCache(directory: model, vocoder: vocoder.vocoder)
         var runner = BatchRunner(preset: p, outputFolder: output, jobs: jobs, overwrite: overwrite, loadModel: { try cache.load() })
         try runner.checkOutputs(files)
         var shardKN: (Int, Int)?

@@ -79,7 +79,7 @@ enum TaskCommand {
     /// numbers (embed): their JSON lines carry no seed.
     static func run(_ task: any RestoreTask, inputs: [String], suffix: String, extension ext: String? = nil, readsInputs: Bool = true,
                     outputsPerInput: Int = 1, samples: Bool = true, output: OutputOptions, format: AudioFormatOptions? = nil,
-                    engine: EngineOptions, sampling: SamplingSettings, model: String?, display: some TaskDisplay) throws {
+                    engine: EngineOptions, vocoder: String?, sampling: SamplingSettings, model: String?, display: some TaskDisplay) throws {
         engine.apply()
         var settings = try JSONValue.encodingFields(task.options)
         if samples {
@@ -103,7 +103,7 @@ enum TaskCommand {
         var planned = targets.filter { $0 != StandardStreams.marker }.flatMap { ext == nil ? [$0] : EmbeddingWriter.paths(for: $0) }
         if let plot = display.plot { planned.append(plot) }
         try OutputGuard.checkAll(planned, inputs: protected, overwrite: true)
-        let loader = ModelCache(directory: model, vocoder: engine.vocoder)
+        let loader = ModelCache(directory: model, vocoder: vocoder)
         let notes = NoteCollector()
         var failed = 0
         for (input, target) in zip(inputs, targets) {

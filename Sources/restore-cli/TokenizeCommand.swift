@@ -23,6 +23,7 @@ struct Tokenize: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var format: AudioFormatOptions
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var vocoder: VocoderOption
     @Option(help: "Tokenizer weights (default: Models/default/tokenizer.safetensors).") var tokenizer: String?
     @Option(help: "Also write the token ids as a .npy file.") var tokens: String?
     @Flag(help: "Print one JSON line (see the README's JSON output).") var json = false
@@ -37,7 +38,7 @@ struct Tokenize: ParsableCommand {
         let protected = input == StandardStreams.marker ? [] : [input]
         // Every output checked before any work: never the input, never one file twice.
         try OutputGuard.checkAll((target == StandardStreams.marker ? [] : [target]) + (tokens.map { [$0] } ?? []), inputs: protected, overwrite: output.overwrite)
-        let tokPath = try ModelLocator.tokenizer(explicit: tokenizer), vocPath = try ModelLocator.vocoder(explicit: engine.vocoder)
+        let tokPath = try ModelLocator.tokenizer(explicit: tokenizer), vocPath = try ModelLocator.vocoder(explicit: vocoder.vocoder)
         try ModelVerification.verify(files: [tokPath, vocPath], manifestFolder: (tokPath as NSString).deletingLastPathComponent)
         let t0 = Date()
         let tok = try SpectrogramTokenizer(path: tokPath)

@@ -22,6 +22,7 @@ struct Vocode: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var format: AudioFormatOptions
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var vocoder: VocoderOption
     @Flag(help: "Print one JSON line per file (see the README's JSON output).") var json = false
 
     func run() throws {
@@ -31,7 +32,7 @@ struct Vocode: ParsableCommand {
         defer { streams.removeAll() }
         let targets = try inputs.map { try output.path(for: $0, suffix: "vocode", inputCount: inputs.count, extension: format.forcedExtension) }
         for t in targets { try format.check(target: t) }
-        let vocoder = try HiFiGAN(path: ModelLocator.vocoder(explicit: engine.vocoder))
+        let vocoder = try HiFiGAN(path: ModelLocator.vocoder(explicit: vocoder.vocoder))
         let resynthesis = Resynthesis(vocoder: vocoder)
         let notes = NoteCollector()
         var failed = 0
