@@ -146,8 +146,8 @@ final class TaskCommandTests: XCTestCase {
     }
 
     /// embed samples nothing and writes no audio: it takes --model but none of the sampler's options, nor an encoding.
-    func testEmbedTakesNoSamplingOrEncodingOptions() throws {
-        for option in ["--seed", "--iterations", "--temperature", "--guidance", "--decoding", "--encoding"] {
+    func testEmbedTakesNoSamplingEncodingOrVocoderOptions() throws {
+        for option in ["--seed", "--iterations", "--temperature", "--guidance", "--decoding", "--encoding", "--vocoder"] {
             let r = try CLI.run(["embed", option, "1", wav])
             XCTAssertNotEqual(r.status, 0)
             XCTAssertTrue(r.stderr.contains("Unknown option '\(option)'"), r.stderr)
