@@ -12,6 +12,8 @@ import json
 import pathlib
 import re
 
+from restore_train.history import read_validation
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LOGS = ROOT / "training" / "logs"
 LINE = re.compile(r"^(\S+ \S+) (final )?step (\d+) \(([\d.]+) min\)\s+validation (\{.*\})$")
@@ -22,7 +24,7 @@ def run_rows(log: pathlib.Path):
     jsonl = log.with_name(log.stem + ".validation.jsonl")
     if jsonl.exists():
         return [{"time": r["time"], "step": r["step"], "hours": r["minutes"] / 60, "metrics": r["metrics"]}
-                for r in map(json.loads, jsonl.read_text().splitlines()) if r]
+                for r in read_validation(jsonl)]
     rows = []
     if not log.exists():
         return rows

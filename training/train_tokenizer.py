@@ -39,6 +39,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
 from restore_train.corpus import Corpus  # noqa: E402
 from restore_train.cpu import use_bf16  # noqa: E402
+from restore_train.history import append_validation  # noqa: E402
 from restore_train.safetensors_io import load_safetensors, save_safetensors  # noqa: E402
 from restore_train.tokenizer import Tokenizer, TokenizerConfig  # noqa: E402
 from tokenizer_study import CANDIDATE_LOSS, CANDIDATES, candidate_config, reconstruction_loss  # noqa: E402
@@ -235,6 +236,8 @@ def main() -> None:
         m = validate(model, val, args.val_clips)
         m["train_minutes"] = round((trained_s + time.time() - t0) / 60, 2)
         log.info("%s %d  validation %s", label, step, json.dumps(m))
+        append_validation(log_path.with_name(log_path.stem + ".validation.jsonl"), step, m["train_minutes"],
+                          m, label.startswith("final"))
         if m["val_l1"] < best:
             best = m["val_l1"]
             export(model, step, m, export_path)

@@ -50,6 +50,7 @@ from restore_train.augment import real_columns, variant_mel  # noqa: E402
 from restore_train.corpus import DATA  # noqa: E402
 from restore_train.manifest import manifest_lines, manifest_text  # noqa: E402
 from restore_train.cpu import use_bf16  # noqa: E402
+from restore_train.history import append_validation  # noqa: E402
 from restore_train.safetensors_io import load_safetensors, save_safetensors  # noqa: E402
 from restore_train.transformer import MaskedTransformer, TransformerConfig, expected_code_loss, masked_loss, random_mask  # noqa: E402
 
@@ -307,14 +308,6 @@ def write_manifest(d: pathlib.Path = ROOT / "Models" / "default"):
     (d / "model.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
 
-def record_validation(path: pathlib.Path, step: int, minutes: float, metrics: dict, final: bool) -> None:
-    """One JSON line per export, committed beside the campaign table: the text log is not
-    committed, and a fresh machine would otherwise lose the run's history."""
-    line = {"time": time.strftime("%Y-%m-%d %H:%M"), "step": step, "minutes": round(minutes, 2), "final": final, "metrics": metrics}
-    with path.open("a") as f:
-        f.write(json.dumps(line, sort_keys=True) + "\n")
-
-
 def resume_from_export(folder: pathlib.Path, model, ema, cfg, recipe: dict) -> tuple[int, float]:
     """Loads a committed export into the model and its average; refuses one of another shape or
     tokenizer. Returns its step and training minutes."""
@@ -461,7 +454,7 @@ def main():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
             metrics = validate(ema, seq, cond, val, unigram, real, store=store, codebook=codebook)
         log.info("%sstep %d (%.1f min)  validation %s", "final " if final else "", step, minutes(), json.dumps(metrics))
-        record_validation(validation_path, step, minutes(), metrics, final)
+        append_validation(validation_path, step, minutes(), metrics, final)
         export(ema, step, metrics, minutes(), folder, args.tokenizer, recipe)
         save()
 

@@ -54,10 +54,10 @@ def test_resume_from_export_refuses_another_shape_or_tokenizer(tmp_path):
 
 def test_campaign_history_comes_from_committed_lines(tmp_path):
     from campaign_log import run_rows
-    from train_transformer import record_validation
+    from restore_train.history import append_validation
     log = tmp_path / "transformer-run.log"               # the text log is gone: a fresh machine
     lines = log.with_name("transformer-run.validation.jsonl")
-    record_validation(lines, 500, 30.0, {"real_acc@0.5": 0.1}, False)
-    record_validation(lines, 1000, 90.0, {"real_acc@0.5": 0.2}, True)
+    append_validation(lines, 500, 30.0, {"real_acc@0.5": 0.1}, False)
+    append_validation(lines, 1000, 90.0, {"real_acc@0.5": 0.2}, True)
     rows = run_rows(log)
     assert [(r["step"], r["hours"], r["metrics"]["real_acc@0.5"]) for r in rows] == [(500, 0.5, 0.1), (1000, 1.5, 0.2)]

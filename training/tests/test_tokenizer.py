@@ -121,6 +121,10 @@ def test_candidate_trains_resumes_and_exports(tmp_path):
     first = ck["step"]
     subprocess.run(cmd, check=True, capture_output=True)
     assert torch.load(tmp_path / "ck" / "tokenizer-gs.pt", weights_only=False)["step"] > first
+    from restore_train.history import read_validation
+    history = read_validation(tmp_path / "ck" / "tokenizer-gs.validation.jsonl")
+    assert [h["final"] for h in history] == [True, True] and history[1]["step"] > history[0]["step"]
+    assert "val_l1" in history[0]["metrics"]
     tensors, meta = load_safetensors(tmp_path / "ck" / "tokenizer-gs.safetensors")
     assert meta["format"] == "restore.tokenizer.candidate" and "gain_embedding.weight" in tensors
     from train_tokenizer import load_any
