@@ -123,6 +123,11 @@ eval-tokenizer: venv pretrained
 CORPUS := training/data/v2-db100
 CAMPAIGN := training/campaign
 TOKENIZER := $(CAMPAIGN)/tokenizer-v2.safetensors
+# The campaign's model size; the size study runs two at once, THREADS=1 each, e.g.
+# `make train-transformer RUN=v2-hybrid-6x256 DEPTH=6 WIDTH=256 HEADS=4 THREADS=1`.
+DEPTH ?= 8
+WIDTH ?= 384
+HEADS ?= 6
 RUN ?= v2-hybrid-8x384-r2
 corpus-db100: venv data
 	$(PY) training/tokenizer_study.py renorm --db-min -100 --out $(CORPUS)
@@ -141,7 +146,7 @@ train-transformer: venv corpus-db100
 	$(PY) training/embed_captions.py --data $(CORPUS)
 	$(PY) training/tokenize_corpus.py --data $(CORPUS) --tokenizer $(TOKENIZER) --variants
 	$(PY) training/train_transformer.py --data $(CORPUS) --tokenizer $(TOKENIZER) --run $(RUN) --resume-from $(CAMPAIGN)/model-$(RUN) \
-	    --hybrid --bf16 --width 384 --depth 8 --heads 6 --batch 32 --lr 4e-4 --band 0.35 --span 0.3 --short-spans 0.6 --loud-spans 0.6 --kind-weights speech=2,effect=2 --full-mask 0.1 --expected-code-loss 1 --augment 0.5 \
+	    --hybrid --bf16 --width $(WIDTH) --depth $(DEPTH) --heads $(HEADS) --threads $${THREADS:-2} --batch 32 --lr 4e-4 --band 0.35 --span 0.3 --short-spans 0.6 --loud-spans 0.6 --kind-weights speech=2,effect=2 --full-mask 0.1 --expected-code-loss 1 --augment 0.5 \
 	    --validate-every 500 --val-clips 320 --minutes $${MINUTES:-45}
 	$(PY) training/campaign_log.py > /dev/null
 

@@ -212,6 +212,34 @@ BASE_KEYS = ["lsd_input", "lsd_input_hf", "lsd_sbr", "lsd_sbr_hf", "lsd_truemel_
 CAND_KEYS = ["lsd_token_bwe", "lsd_token_bwe_hf", "lsd_roundtrip", "mel_l1", "mel_l1_rows34"]
 
 
+def markdown(results: dict) -> str:
+    """The oracle table (per kind and overall, LSD full band / above the cutoff) for the model
+    card: each candidate's token oracle beside the true-mel oracle, SBR and the input."""
+    base, cands = results["baselines"], results["candidates"]
+    kinds = [k for k in base if k != "all"] + ["all"]
+    head = ["kind", "clips", "true mel", *(f"token oracle: {c}" for c in cands), "SBR", "low-pass input"]
+    out = [f"# Token oracle: bandwidth extension from {results['cutoff_hz'] / 1000:g} kHz with a tokenizer's true tokens",
+           "",
+           f"{results['clips']} validation clips ({results['clip_source']}), {results['excerpt_seconds']:.2f} s excerpts; "
+           "LSD over the full band / above the cutoff (bench/token_oracle.py).",
+           "",
+           "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for k in kinds:
+        b = base[k]
+        cells = [k, str(b["clips"]), f"{b['lsd_truemel_bwe']:.3f} / {b['lsd_truemel_bwe_hf']:.3f}"]
+        cells += [f"{c['summary'][k]['lsd_token_bwe']:.3f} / {c['summary'][k]['lsd_token_bwe_hf']:.3f}" for c in cands.values()]
+        cells += [f"{b['lsd_sbr']:.3f} / {b['lsd_sbr_hf']:.3f}", f"{b['lsd_input']:.3f} / {b['lsd_input_hf']:.3f}"]
+        out.append("| " + " | ".join(cells) + " |")
+    out += ["", "| tokenizer | steps | token oracle − true mel | round trip LSD | vocoder-only LSD | ratio | codes used | perplexity |",
+            "|---|---|---|---|---|---|---|---|"]
+    for label, c in cands.items():
+        codes = c["codes"][0]
+        out.append(f"| {label} (`{c['path']}`) | {c['steps'] if c['steps'] is not None else '–'} | {c['token_minus_truemel']:+.3f} | "
+                   f"{c['summary']['all']['lsd_roundtrip']:.3f} | {base['all']['lsd_vocoder']:.3f} | {c['roundtrip_ratio']:.2f}× | "
+                   f"{codes['used_percent']:.1f}% | {codes['perplexity']:.0f} |")
+    return "\n".join(out) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--clips", type=int, default=48)
@@ -344,7 +372,9 @@ def main():
         a = results["candidates"][label]
         print(f"{label}: token-oracle BWE {summ['all']['lsd_token_bwe']:.3f} (true mel {results['baselines']['all']['lsd_truemel_bwe']:.3f}, "
               f"+{a['token_minus_truemel']:.3f}); round trip {summ['all']['lsd_roundtrip']:.3f} = {a['roundtrip_ratio']:.2f}× vocoder", flush=True)
-    (OUT / ("tokenizer_oracle_interim.json" if args.interim else "tokenizer_oracle.json")).write_text(json.dumps(results, indent=1))
+    stem = "tokenizer_oracle_interim" if args.interim else "tokenizer_oracle"
+    (OUT / f"{stem}.json").write_text(json.dumps(results, indent=1))
+    (OUT / f"{stem}.md").write_text(markdown(results))
     b = results["baselines"]["all"]
     print(f"baselines: true-mel BWE {b['lsd_truemel_bwe']:.3f}, SBR {b['lsd_sbr']:.3f}, input {b['lsd_input']:.3f}, vocoder {b['lsd_vocoder']:.3f}")
 
