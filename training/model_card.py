@@ -15,6 +15,36 @@ def meta(path):
     return load_safetensors(p)[1] if p.exists() else None
 
 
+def oracle_lines(tokenizer: pathlib.Path) -> list[str]:
+    """The token oracle of this tokenizer (bench/token_oracle.py; the manifest's validation clips,
+    else the study's interim ones), per kind beside the true-mel oracle and SBR; none if the
+    oracle never measured these weights."""
+    import hashlib
+    digest = hashlib.sha256(tokenizer.read_bytes()).hexdigest()
+    for name in ("tokenizer_oracle.json", "tokenizer_oracle_interim.json"):
+        path = ROOT / "bench/results" / name
+        if not path.exists():
+            continue
+        o = json.loads(path.read_text())
+        base = o["baselines"]
+        for c in o.get("candidates", {}).values():
+            p = ROOT / c["path"]
+            if not (p.exists() and hashlib.sha256(p.read_bytes()).hexdigest() == digest):
+                continue
+            a = c["summary"]["all"]
+            out = [f"- token oracle (bench/token_oracle.py, bench/results/{name.replace('.json', '.md')}: {o['clips']} validation clips,",
+                   "  BWE from 4 kHz with the clean clip's own tokens above the cutoff): "
+                   f"LSD {a['lsd_token_bwe']:.3f} vs true mel {base['all']['lsd_truemel_bwe']:.3f} "
+                   f"({c['token_minus_truemel']:+.3f}) and SBR {base['all']['lsd_sbr']:.3f}; round trip "
+                   f"{c['roundtrip_ratio']:.2f}× the vocoder-only LSD", "",
+                   "| kind | clips | true-mel oracle | token oracle | SBR |", "|---|---|---|---|---|"]
+            for k in [k for k in base if k != "all"] + ["all"]:
+                out.append(f"| {k} | {base[k]['clips']} | {base[k]['lsd_truemel_bwe']:.3f} | {c['summary'][k]['lsd_token_bwe']:.3f} | "
+                           f"{base[k]['lsd_sbr']:.3f} |")
+            return out
+    return []
+
+
 TRAINED_ON_V1 = [
     "Corpus v1: 11.05 h in 9032 ten-second clips (validation 0.84 h, split by whole source file),",
     "from Debian packages only: 0ad-data (music and effects), wesnoth-1.16-music, tuxpaint-stamps-default",
@@ -108,18 +138,7 @@ def main():
                   f"- training: {tok.get('steps')} steps of random 256-frame crops, AdamW, L1 + L2 + 0.25·commitment, on the CPU",
                   f"- validation during training: normalised-mel L1 {m.get('val_l1', float('nan')):.4f}, "
                   f"codes used {100 * m.get('codes_used', 0):.1f}%, perplexity {m.get('perplexity', 0):.1f}"]
-        oracle = ROOT / "bench/results/tokenizer_oracle_interim.json"
-        if oracle.exists():
-            o = json.loads(oracle.read_text())
-            digest = __import__("hashlib").sha256((folder / "tokenizer.safetensors").read_bytes()).hexdigest()
-            for label, c in o.get("candidates", {}).items():
-                p = ROOT / c["path"]
-                if p.exists() and __import__("hashlib").sha256(p.read_bytes()).hexdigest() == digest:
-                    a = c["summary"]["all"]
-                    lines += [f"- token oracle (bench/token_oracle.py, {o['clips']} validation clips, BWE from 4 kHz with the clean clip's own",
-                              f"  tokens above the cutoff): LSD {a['lsd_token_bwe']:.3f} vs true mel {o['baselines']['all']['lsd_truemel_bwe']:.3f} "
-                              f"(+{c['token_minus_truemel']:.3f}) and SBR {o['baselines']['all']['lsd_sbr']:.3f}; round trip "
-                              f"{c['roundtrip_ratio']:.2f}× the vocoder-only LSD"]
+        lines += oracle_lines(folder / "tokenizer.safetensors")
     if tr:
         cfg = json.loads(tr["config"])
         m = json.loads(tr.get("metrics", "{}"))
