@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Golden fixtures for the Swift tokenizer: a tiny random model (committed, f32) and,
-when it exists, the shipped Models/default/tokenizer.safetensors, each run on two fixed
-normalised mels (from the front-end fixtures). Token ids and decoded mels are saved.
+when they exist, the shipped Models/default/tokenizer.safetensors ("default") and the training
+campaign's tokenizer training/campaign/tokenizer-v2.safetensors ("campaign", its −100 dB floor),
+each run on two fixed normalised mels (from the front-end fixtures). Token ids and decoded
+mels are saved.
 
     .venv/bin/python training/make_tokenizer_fixtures.py
-Rerun whenever the shipped tokenizer is replaced.
+Rerun whenever the shipped or the campaign tokenizer is replaced.
 """
+import json
 import pathlib
 import sys
 
@@ -14,12 +17,13 @@ import torch
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
-from restore_train.safetensors_io import save_safetensors  # noqa: E402
+from restore_train.safetensors_io import load_safetensors, save_safetensors  # noqa: E402
 from restore_train.tokenizer import Tokenizer, TokenizerConfig  # noqa: E402
 from train_tokenizer import EXPORT, load_export  # noqa: E402
 
 FRONT = ROOT / "Tests" / "RestoreCoreTests" / "Fixtures" / "frontend"
 OUT = ROOT / "Tests" / "RestoreCoreTests" / "Fixtures" / "tokenizer"
+CAMPAIGN = ROOT / "training" / "campaign" / "tokenizer-v2.safetensors"
 SEED = 20261122
 
 
@@ -54,13 +58,12 @@ def main():
     save_safetensors(OUT / "tiny.safetensors", {k: v.detach().numpy() for k, v in tiny.export_tensors().items()},
                      {"format": "restore.tokenizer", "config": tiny.cfg.to_json()})
     models = {"tiny": tiny}
-    if EXPORT.exists():
-        shipped = Tokenizer()
-        cfg_json = __import__("json").loads(__import__("restore_train.safetensors_io", fromlist=["x"]).load_safetensors(EXPORT)[1]["config"])
-        shipped = Tokenizer(TokenizerConfig(**cfg_json))
-        load_export(shipped, EXPORT)
-        shipped.eval()
-        models["default"] = shipped
+    for name, path in (("default", EXPORT), ("campaign", CAMPAIGN)):
+        if path.exists():
+            model = Tokenizer(TokenizerConfig(**json.loads(load_safetensors(path)[1]["config"])))
+            load_export(model, path)
+            model.eval()
+            models[name] = model
     for mname, model in models.items():
         for iname, x in inputs().items():
             codes, y = run(model, x)

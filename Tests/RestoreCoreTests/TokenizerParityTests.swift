@@ -5,12 +5,18 @@ import XCTest
 /// The Swift tokenizer against PyTorch (fixtures from training/make_tokenizer_fixtures.py):
 /// identical token ids, decoded mel within 1e-3 relative error.
 final class TokenizerParityTests: XCTestCase {
-    static let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Models/default/tokenizer.safetensors").path
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let shipped = repository.appendingPathComponent("Models/default/tokenizer.safetensors").path
+    /// The training campaign's tokenizer (−100 dB floor), committed beside its runs.
+    static let campaign = repository.appendingPathComponent("training/campaign/tokenizer-v2.safetensors").path
 
     func load(_ name: String) throws -> SpectrogramTokenizer {
-        name == "tiny" ? try SpectrogramTokenizer(path: Fixtures.root.appendingPathComponent("tokenizer/tiny.safetensors").path)
-                       : try SpectrogramTokenizer(path: TokenizerParityTests.shipped)
+        switch name {
+        case "tiny": return try SpectrogramTokenizer(path: Fixtures.root.appendingPathComponent("tokenizer/tiny.safetensors").path)
+        case "campaign": return try SpectrogramTokenizer(path: TokenizerParityTests.campaign)
+        default: return try SpectrogramTokenizer(path: TokenizerParityTests.shipped)
+        }
     }
 
     func checkParity(_ model: String) throws {
@@ -56,6 +62,11 @@ final class TokenizerParityTests: XCTestCase {
             throw XCTSkip("SKIPPED: no shipped tokenizer yet at \(TokenizerParityTests.shipped)")
         }
         try checkParity("default")
+    }
+
+    func testCampaignModelMatchesPyTorch() throws {
+        XCTAssertEqual(try load("campaign").frontEnd.config.dbMin, -100)
+        try checkParity("campaign")
     }
 
     /// engine.md §2 contract: removing the band above a row boundary leaves the lower rows' tokens as they were.
