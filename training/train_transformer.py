@@ -459,7 +459,7 @@ def main():
         save()
 
     model.train()
-    t0, seen, run = time.time(), 0, 0.0
+    t0, seen, run, run_steps = time.time(), 0, 0.0, 0
     while time.time() < deadline and not stop["now"]:
         kind = float(torch.rand(1, generator=g))
         is_band = kind < args.band
@@ -515,10 +515,12 @@ def main():
         step += 1
         seen += args.batch
         run += float(loss.detach())
+        run_steps += 1
         if step % 50 == 0:
             el = time.time() - t0
-            log.info("step %d  loss %.4f  %.1f clips/s  %.2f steps/s", step, run / 50, seen / el, seen / args.batch / el)
-            run = 0.0
+            # The mean over the steps since the last line: after a resume that is fewer than 50.
+            log.info("step %d  loss %.4f  %.1f clips/s  %.2f steps/s", step, run / run_steps, seen / el, seen / args.batch / el)
+            run, run_steps = 0.0, 0
         if step % args.validate_every == 0:
             checkpoint(False)
     checkpoint(True)
