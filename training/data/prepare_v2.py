@@ -195,11 +195,16 @@ def stage_install() -> dict:
     missing_pkgs = [p for p in wanted if not dpkg_installed(p)]
     if missing_pkgs:
         sudo = [] if os.geteuid() == 0 else ["sudo"]
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        # Another apt (scripts/install-deps, say) may hold the lock: wait for it, do not fail.
+        lock = ["-o", "DPkg::Lock::Timeout=900"]
+        if not all(apt_candidate(p) for p in missing_pkgs):    # a fresh machine has no package lists
+            subprocess.run(sudo + ["apt-get", *lock, "update", "-qq"], check=False, env=env)
         available = [p for p in missing_pkgs if apt_candidate(p)]
         if available:
             log.info("install: %s", " ".join(available))
-            subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + available, check=False,
-                           env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+            subprocess.run(sudo + ["apt-get", *lock, "install", "-y", "-qq", "--no-install-recommends"] + available,
+                           check=False, env=env)
     state = {}
     for p in wanted:
         ok = dpkg_installed(p)
@@ -208,9 +213,14 @@ def stage_install() -> dict:
                     "copyright": f"/usr/share/doc/{p}/copyright"}
     state["music21"] = {"installed": True, "version": music21_version(), "licence": "BSD-3-Clause (music21); corpus scores public domain or as credited",
                         "copyright": "music21 (PyPI) corpus"}
-    write_atomic(state_p, json.dumps(state, indent=1))
     missing = [p for p, s in state.items() if not s["installed"]]
-    log.info("install: %d packages, missing: %s", len(state), ", ".join(missing) or "none")
+    if missing:
+        # Never cache a partial install: every later stage would build a smaller corpus from it
+        # and mark itself done (a fresh machine once got an empty corpus this way).
+        raise SystemExit(f"prepare_v2: corpus v2 needs these Debian packages and apt-get did not install them: "
+                         f"{', '.join(missing)} (see apt's messages above; then run `make data` again)")
+    write_atomic(state_p, json.dumps(state, indent=1))
+    log.info("install: %d packages, all installed", len(state))
     return state
 
 
