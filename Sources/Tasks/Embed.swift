@@ -17,8 +17,13 @@ public struct Embed: RestoreTask {
     public enum Pool: String, Codable, Sendable, CaseIterable { case mean, max, meanmax = "mean+max", meanstd = "mean+std" }
     /// How a column's rows (frequency bands) make its vector: side by side or averaged.
     public enum Rows: String, Codable, Sendable, CaseIterable { case separate, average }
-    /// What the features are: the engine's transformer, or the MFCC baseline (engine.md §4).
-    public enum Features: String, Codable, Sendable, CaseIterable { case engine, mfcc }
+    /// What the features are: the engine's transformer, the tokenizer's encoder output (the
+    /// continuous latents before quantisation), both side by side, or the MFCC baseline.
+    public enum Features: String, Codable, Sendable, CaseIterable {
+        case engine, latents, engineLatents = "engine+latents", mfcc
+        var usesTransformer: Bool { self == .engine || self == .engineLatents }
+        var usesLatents: Bool { self == .latents || self == .engineLatents }
+    }
 
     public struct Options: TaskOptions {
         /// Transformer blocks averaged (negative counts from the last); default the last two.
@@ -134,9 +139,13 @@ public struct Embed: RestoreTask {
             embedWindow(frames: fpt)
         }
         progress?(1)
-        let width = options.rows == .separate ? model.rows * model.transformer.config.width : model.transformer.config.width
+        let rowCount = options.rows == .separate ? model.rows : 1
+        let stateWidth = rowCount * model.transformer.config.width, latentWidth = rowCount * model.tokenizer.config.code_dim
+        let width = (options.features.usesTransformer ? stateWidth : 0) + (options.features.usesLatents ? latentWidth : 0)
         e.clip = chosen.result(options.pool, width: width)
-        for bl in 0..<depth { e.perBlock[bl] = perBlock[bl].result(options.pool, width: width) }
+        if options.features.usesTransformer {
+            for bl in 0..<depth { e.perBlock[bl] = perBlock[bl].result(options.pool, width: stateWidth) }
+        }
         return e
     }
 
@@ -148,7 +157,18 @@ public struct Embed: RestoreTask {
         let fpt = model.framesPerToken, depth = model.transformer.config.depth
         var part = [Float](repeating: -1, count: mel.count * wf)
         for b in 0..<mel.count { for f in 0..<frames { part[b * wf + f] = mel[b][f] } }
-        let grid = model.tokenizer.encode(MelSpectrogram(melCount: mel.count, frames: wf, values: part))
+        let z = model.tokenizer.latents(MelSpectrogram(melCount: mel.count, frames: wf, values: part))
+        let columnCount = (frames + fpt - 1) / fpt
+        guard options.features.usesTransformer else {
+            for c in 0..<columnCount {
+                let v = latentVector(z, column: c)
+                chosen.add(v)
+                e.columns.append(v)
+                e.times.append((Double(firstFrame + c * fpt) + Double(fpt) / 2) * Double(model.hop) / model.sampleRate)
+            }
+            return
+        }
+        let grid = model.tokenizer.quantize(z)
         var seq = [Int32](repeating: 0, count: rows * cols)
         for c in 0..<cols { for r in 0..<rows { seq[c * rows + r] = grid[r, c] } }
         // A hybrid model reads every position's true mel patch too: all of them are known here.
@@ -156,7 +176,7 @@ public struct Embed: RestoreTask {
             : [Engine.patches(MelSpectrogram(melCount: mel.count, frames: wf, values: part), rows: rows, columns: cols)]
         let out = model.transformer(tokens: [seq], masked: [[Bool](repeating: false, count: seq.count)], conditions: [nil],
                                     patches: patches, features: Set(0..<depth))
-        for c in 0..<((frames + fpt - 1) / fpt) {
+        for c in 0..<columnCount {
             // Each block's vector once; the chosen blocks' vector is their mean (pooling the
             // rows and averaging blocks are both linear, so the order does not matter).
             let perBlockVectors = (0..<depth).map { columnVector(out.hidden[$0]!, column: c, rows: rows, width: w) }
@@ -164,11 +184,24 @@ public struct Embed: RestoreTask {
             for bl in blocks { for j in v.indices { v[j] += perBlockVectors[bl][j] } }
             let scale = 1 / Float(blocks.count)
             for j in v.indices { v[j] *= scale }
+            if options.features == .engineLatents { v += latentVector(z, column: c) }
             chosen.add(v)
             e.columns.append(v)
             for bl in 0..<depth { perBlock[bl].add(perBlockVectors[bl]) }
             e.times.append((Double(firstFrame + c * fpt) + Double(fpt) / 2) * Double(model.hop) / model.sampleRate)
         }
+    }
+
+    /// One column's tokenizer latents (code_dim per row): rows side by side or averaged, as
+    /// the transformer's states.
+    func latentVector(_ z: Tensor, column c: Int) -> [Float] {
+        let (d, rows, cols) = (z.shape[0], z.shape[1], z.shape[2])
+        if options.rows == .average {
+            return (0..<d).map { j in (0..<rows).reduce(0) { $0 + z.data[j * rows * cols + $1 * cols + c] } / Float(rows) }
+        }
+        var v = [Float](repeating: 0, count: rows * d)
+        for r in 0..<rows { for j in 0..<d { v[r * d + j] = z.data[j * rows * cols + r * cols + c] } }
+        return v
     }
 
     /// One column's vector from one block's states: its rows side by side (rows × width, low

@@ -31,7 +31,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Transformer blocks to average: an index (negative from the last), a list 4,5, or all.") var layer: String = Embed.Options().layers.map(String.init).joined(separator: ",")
     @Option(help: "Pooling over time: mean, max, mean+max or mean+std.") var pool: Embed.Pool = .meanstd
     @Option(help: "A column's rows (frequency bands): separate (side by side) or average.") var rows: Embed.Rows = .separate
-    @Option(help: "engine (the transformer's states) or mfcc (20 MFCCs + deltas, mean and std: the baseline).")
+    @Option(help: "engine (the transformer's states), latents (the tokenizer's encoder output), engine+latents (both side by side) or mfcc (20 MFCCs + deltas, mean and std: the baseline).")
     var features: Embed.Features = .engine
     @Option(help: "Output format when -o is a folder or absent: npy, json or safetensors.") var format: String = "npy"
     @OptionGroup var output: OutputOptions

@@ -244,4 +244,36 @@ final class RestorationTaskTests: XCTestCase {
             XCTAssertEqual("\(e)", "embed: --layer 99 is outside the model's 6 blocks (0…5 or -6…-1)")
         }
     }
+
+    func testLatentFeaturesAreTheTokenizersEncoderOutput() throws {
+        let m = Self.model!
+        let input = music(rate: 22050, seconds: 3, channels: 1)
+        var latents = Embed.Options(), both = Embed.Options()
+        latents.features = .latents
+        both.features = .engineLatents
+        let l = try Embed(options: latents).embed(input, model: m)
+        let e = try Embed(options: .init()).embed(input, model: m)
+        let b = try Embed(options: both).embed(input, model: m)
+        let d = m.tokenizer.config.code_dim, rows = m.rows, cw = rows * m.transformer.config.width
+        XCTAssertEqual(l.columns.count, 17)
+        XCTAssertEqual(l.columns[0].count, rows * d)
+        XCTAssertEqual(l.clip.count, 2 * rows * d)
+        // Column 4, row 2 is the encoder's output at that cell (the whole clip fits one window,
+        // padded with silence as the engine pads it).
+        let mel = m.frontEnd.normalizedMel(input.channels[0])
+        var padded = [Float](repeating: -1, count: mel.melCount * m.windowFrames)
+        for band in 0..<mel.melCount { for f in 0..<mel.frames { padded[band * m.windowFrames + f] = mel.values[band * mel.frames + f] } }
+        let z = m.tokenizer.latents(MelSpectrogram(melCount: mel.melCount, frames: m.windowFrames, values: padded))
+        let cols = z.shape[2]
+        let expected = (0..<d).map { z.data[$0 * rows * cols + 2 * cols + 4] }
+        XCTAssertLessThan(Approximate.relativeL2(Array(l.columns[4][(2 * d)..<(3 * d)]), expected), 1e-4)
+        // engine+latents: the engine's column, then the latents'.
+        XCTAssertEqual(b.columns[4].count, cw + rows * d)
+        XCTAssertLessThan(Approximate.relativeL2(Array(b.columns[4][..<cw]), e.columns[4]), 1e-5)
+        XCTAssertLessThan(Approximate.relativeL2(Array(b.columns[4][cw...]), l.columns[4]), 1e-5)
+        // Latents alone need no transformer: no per-block vectors; nothing in, zeros of the width out.
+        XCTAssertTrue(l.perBlock.isEmpty)
+        let empty = try Embed(options: latents).embed(AudioBuffer(sampleRate: 22050, channels: [[]]), model: m)
+        XCTAssertEqual(empty.clip, [Float](repeating: 0, count: 2 * rows * d))
+    }
 }

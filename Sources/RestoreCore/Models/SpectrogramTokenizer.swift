@@ -154,7 +154,11 @@ public struct SpectrogramTokenizer: Sendable {
             for b in 0..<bands { for f in 0..<mel.frames { values[b * padded + f] = mel.values[b * mel.frames + f] } }
             m = MelSpectrogram(melCount: bands, frames: padded, values: values)
         }
-        let z = latents(m)
+        return quantize(latents(m))
+    }
+
+    /// Encoder output (`latents`) → the nearest code of each cell.
+    public func quantize(_ z: Tensor) -> TokenGrid {
         let (d, r, cols) = (z.shape[0], z.shape[1], z.shape[2])
         let n = r * cols, k = config.codebook_size
         // Rows of z as (N, D), then scores = z·eᵀ; nearest = argmin ‖z‖² − 2 z·e + ‖e‖².
