@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import concurrent.futures
 import gzip
 import hashlib
 import io
@@ -766,7 +767,7 @@ def midi_jobs(score_limit: int) -> list[tuple]:
     return jobs
 
 
-def stage_midi(score_limit: int, hours_cap: float) -> None:
+def stage_midi(score_limit: int, hours_cap: float, workers: int = 2) -> None:
     out = CACHE / "midi"
     out.mkdir(parents=True, exist_ok=True)
     index_path = out / "index.jsonl"
@@ -776,47 +777,79 @@ def stage_midi(score_limit: int, hours_cap: float) -> None:
     jobs = midi_jobs(score_limit)
     hours = sum(e["seconds"] for e in done.values()) / 3600
     t0 = time.time()
-    with open(index_path, "a") as index:
-        for source, key, how, src, k in jobs:
-            wav = out / (sha1(f"{source}:{key}")[:16] + ".wav")
-            if wav.name in done or wav.name in failed:
-                continue
-            if hours >= hours_cap:
-                log.info("midi: cap of %.1f h reached", hours_cap)
-                break
-            rng = random.Random(f"{SEED}:{source}:{key}")
-            midpath = wav.with_suffix(".mid")
-            try:
-                if how == "redraw":
-                    tags = v1.rewrite_midi(src, midpath, rng)
-                elif how == "lump":
-                    wadp, lump = src.rsplit(":", 1)
-                    midpath.write_bytes(dict(wad_lumps(wadp))[lump])
-                    tags = midi_tags(midpath)
-                else:
-                    from music21 import converter
-                    score = converter.parse(src)
-                    raw = midpath.with_suffix(".orig.mid")
-                    score.write("midi", fp=str(raw))
-                    v1.spread_parts(raw)
-                    tags = v1.rewrite_midi(str(raw), midpath, rng)
-                    raw.unlink()
-                render_sf(midpath, wav, SOUNDFONTS[k][1])
-                import soundfile as sf
-                seconds = sf.info(str(wav)).duration
-            except Exception as ex:
-                log.warning("midi: %s %s skipped (%s)", source, key, str(ex)[:200])
-                with open(failed_p, "a") as f:
-                    f.write(wav.name + "\n")
-                continue
-            entry = {"wav": wav.name, "source": source, "file": key.split("#")[0], "take": key, "seconds": seconds,
-                     "soundfont": SOUNDFONTS[k][0], **tags}
-            index.write(json.dumps(entry) + "\n")
-            index.flush()
-            done[wav.name] = entry
-            hours += seconds / 3600
-            if len(done) % 20 == 0:
-                log.info("midi: %d renders, %.2f h, %.0f s", len(done), hours, time.time() - t0)
+
+    def prepare(job):
+        """The job's MIDI file and tags (music21 and mido run here, in one thread)."""
+        source, key, how, src, k = job
+        wav = out / (sha1(f"{source}:{key}")[:16] + ".wav")
+        rng = random.Random(f"{SEED}:{source}:{key}")
+        midpath = wav.with_suffix(".mid")
+        if how == "redraw":
+            tags = v1.rewrite_midi(src, midpath, rng)
+        elif how == "lump":
+            wadp, lump = src.rsplit(":", 1)
+            midpath.write_bytes(dict(wad_lumps(wadp))[lump])
+            tags = midi_tags(midpath)
+        else:
+            from music21 import converter
+            score = converter.parse(src)
+            raw = midpath.with_suffix(".orig.mid")
+            score.write("midi", fp=str(raw))
+            v1.spread_parts(raw)
+            tags = v1.rewrite_midi(str(raw), midpath, rng)
+            raw.unlink()
+        return wav, midpath, tags
+
+    def render(prepared):
+        wav, midpath, tags, k = prepared
+        import soundfile as sf
+        render_sf(midpath, wav, SOUNDFONTS[k][1])
+        return sf.info(str(wav)).duration
+
+    def skip(source, key, wav, ex):
+        log.warning("midi: %s %s skipped (%s)", source, key, str(ex)[:200])
+        with open(failed_p, "a") as f:
+            f.write(wav.name + "\n")
+
+    # fluidsynth is one thread: renders run `workers` at a time, in batches taken in the jobs'
+    # order and recorded in that order, so the cap keeps exactly the renders a serial run keeps
+    # (a render past the cap is deleted unrecorded).
+    todo = [j for j in jobs if (sha1(f"{j[0]}:{j[1]}")[:16] + ".wav") not in done.keys() | failed]
+    with open(index_path, "a") as index, concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        i = 0
+        while i < len(todo) and hours < hours_cap:
+            batch, i = todo[i:i + workers], i + workers
+            prepared = []
+            for job in batch:
+                try:
+                    wav, midpath, tags = prepare(job)
+                    prepared.append((job, wav, pool.submit(render, (wav, midpath, tags, job[4])), tags))
+                except Exception as ex:
+                    prepared.append((job, out / (sha1(f"{job[0]}:{job[1]}")[:16] + ".wav"), ex, None))
+            for (source, key, how, src, k), wav, fut, tags in prepared:
+                if hours >= hours_cap:
+                    if not isinstance(fut, Exception):
+                        concurrent.futures.wait([fut])     # the render ends before its file goes
+                    wav.unlink(missing_ok=True)
+                    continue
+                if isinstance(fut, Exception):
+                    skip(source, key, wav, fut)
+                    continue
+                try:
+                    seconds = fut.result()
+                except Exception as ex:
+                    skip(source, key, wav, ex)
+                    continue
+                entry = {"wav": wav.name, "source": source, "file": key.split("#")[0], "take": key, "seconds": seconds,
+                         "soundfont": SOUNDFONTS[k][0], **tags}
+                index.write(json.dumps(entry) + "\n")
+                index.flush()
+                done[wav.name] = entry
+                hours += seconds / 3600
+                if len(done) % 20 == 0:
+                    log.info("midi: %d renders, %.2f h, %.0f s", len(done), hours, time.time() - t0)
+    if hours >= hours_cap:
+        log.info("midi: cap of %.1f h reached", hours_cap)
     log.info("midi: %d renders, %.2f h", len(done), hours)
 
 
