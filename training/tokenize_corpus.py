@@ -6,7 +6,8 @@ plus tokens.json recording which export made them. Skipped when up to date.
 --variants also tokenizes each clip moved in time and level (restore_train/augment.py), one
 file per variant, cache/variants/shift<k>_gain<g>.npy, with variants.json naming the variants
 and the export; training draws them with --augment. Each variant file is written when done,
-so an interrupted run resumes at the next variant.
+so an interrupted run resumes at the next variant. Training can instead tokenize the variants a
+batch draws as it draws them (train_transformer.py --augment-online), which skips this step.
 
     .venv/bin/python training/tokenize_corpus.py --data training/data/v2-db100 \
         --tokenizer training/campaign/tokenizer-v2.safetensors
@@ -24,7 +25,7 @@ import torch
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
-from restore_train.augment import VARIANTS, variant_mel  # noqa: E402
+from restore_train.augment import VARIANTS, variant_mel, variant_name  # noqa: E402
 from restore_train.corpus import DATA  # noqa: E402
 from restore_train.manifest import manifest_lines  # noqa: E402
 from restore_train.safetensors_io import load_safetensors  # noqa: E402
@@ -52,10 +53,6 @@ def tokenize(model, data: pathlib.Path, lines: list[dict], rows: int, transform=
                 out[idx] = model.encode(torch.from_numpy(np.ascontiguousarray(mel))[:, None]).numpy().astype(np.int16)
                 batch, idx = [], []
     return out
-
-
-def variant_name(shift: int, gain_db: float) -> str:
-    return f"shift{shift}_gain{gain_db:+g}"
 
 
 def main():

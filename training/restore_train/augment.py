@@ -26,6 +26,11 @@ FRAMES_PER_COLUMN = 16
 SAMPLE_RATE, HOP = 22050, 256
 
 
+def variant_name(shift: int, gain_db: float) -> str:
+    """The variant's file and recipe name, e.g. shift8_gain-6."""
+    return f"shift{shift}_gain{gain_db:+g}"
+
+
 def variant_mel(mel: np.ndarray, shift: int, gain_db: float, db_min: float) -> np.ndarray:
     """`mel` (..., bands, frames) normalised; the variant, same shape and dtype."""
     out = np.full_like(mel, -1.0)

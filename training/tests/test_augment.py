@@ -98,3 +98,50 @@ def test_training_refuses_variants_of_another_tokenizer(tmp_path):
     (tmp_path / "cache" / "tokens.json").write_text(json.dumps({"tokenizer_sha256": "other", "clips": 6}))
     with pytest.raises(SystemExit, match="made by another tokenizer"):
         Variants(tmp_path, torch.zeros(6, 265, dtype=torch.long), lines)
+
+
+def test_online_variants_are_the_offline_grids(tmp_path):
+    """--augment-online tokenizes a drawn variant as tokenize_corpus.py --variants does: the same
+    grid for the same clip and variant, and the same data hash."""
+    import json
+    import torch
+    from tokenize_corpus import tokenize
+    from train_transformer import MelStore, OnlineVariants, Variants, data_hash
+    root = pathlib.Path(__file__).resolve().parents[2]
+    export = root / "training" / "campaign" / "tokenizer-v2.safetensors"
+    (tmp_path / "shards").mkdir()
+    (tmp_path / "cache" / "variants").mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    mel = np.clip(rng.normal(-0.3, 0.3, (3, 80, 848)), -1, 1).astype(np.float16)
+    mel[1, :, 400:] = -1                                  # a clip that ends early
+    np.save(tmp_path / "shards" / "shard-00000.npy", mel)
+    lines = [{"shard": 0, "index": i, "duration": d} for i, d in enumerate((10.0, 4.5, 10.0))]
+    (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
+    from restore_train.tokenizer import Tokenizer, TokenizerConfig
+    from restore_train.safetensors_io import load_safetensors
+    from train_tokenizer import load_export
+    cfg = TokenizerConfig(**json.loads(load_safetensors(export)[1]["config"]))
+    tok = Tokenizer(cfg)
+    load_export(tok, export)
+    tok.eval()
+    stored = tokenize(tok, tmp_path, lines, cfg.rows)
+    meta = {"tokenizer_sha256": "e", "clips": 3}
+    (tmp_path / "cache" / "tokens.json").write_text(json.dumps(meta))
+    variants = []
+    for shift, gain in VARIANTS[1:]:
+        name = f"shift{shift}_gain{gain:+g}"
+        np.save(tmp_path / "cache" / "variants" / f"{name}.npy",
+                tokenize(tok, tmp_path, lines, cfg.rows, transform=lambda m, s=shift, g=gain: variant_mel(m, s, g, cfg.db_min)))
+        variants.append({"name": name, "shift": shift, "gain_db": gain})
+    (tmp_path / "cache" / "variants" / "variants.json").write_text(json.dumps({"meta": meta, "variants": variants}, indent=1))
+    seq = torch.from_numpy(stored.astype(np.int64)).permute(0, 2, 1).reshape(3, -1)
+    offline = Variants(tmp_path, seq, lines)
+    online = OnlineVariants(tmp_path, seq, lines, export, MelStore(tmp_path, lines))
+    assert online.specs == offline.specs and online.names == offline.names
+    torch.testing.assert_close(online.real, offline.real)
+    idx = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    which = torch.tensor([0, 1, 2, 3, 4, 5, 6, 7])
+    got, want = online.tokens(idx, which), offline.tokens(idx, which)
+    assert (got != seq[idx]).any()                        # the variants are not the stored grids
+    assert float((got == want).float().mean()) >= 0.999   # conv round-off may flip a near-tie, nothing more
+    assert data_hash(tmp_path, online) == data_hash(tmp_path, offline)
