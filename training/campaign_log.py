@@ -55,6 +55,22 @@ def gate_summary(v: dict) -> str:
     return "; ".join(parts)
 
 
+def run_table(name: str, rows: list[dict]) -> list[str]:
+    """A run's markdown table; a run started again from step 0 under the same name (its
+    checkpoint lost with a machine) gets a table of its own, so no curve runs backwards."""
+    header = ["| time | step | hours | acc@0.5 real | acc@0.9 real | BWE rows 3–4 acc | loss@0.5 | expected-code error@0.5 real |",
+              "|---|---|---|---|---|---|---|---|"]
+    out = [f"## {name}", ""] + header
+    for k, r in enumerate(rows):
+        if k and r["step"] < rows[k - 1]["step"]:
+            out += ["", f"Restarted from scratch on {r['time'][:10]} (the checkpoint before it was lost with its machine):", ""] + header
+        m = r["metrics"]
+        out.append(f"| {r['time']} | {r['step']} | {r['hours']:.2f} | {100 * m.get('real_acc@0.5', 0):.2f}% | "
+                   f"{100 * m.get('real_acc@0.9', 0):.2f}% | {100 * m.get('bwe4k_acc', 0):.2f}% | {m.get('loss@0.5', 0):.3f} | "
+                   + (f"{m['real_code_err@0.5']:.3f} |" if "real_code_err@0.5" in m else "– |"))
+    return out + [""]
+
+
 def main():
     out = ["# Transformer training campaign", "",
            "Every export of every run (training/train_transformer.py, exports every 500 steps), with the run's own",
@@ -69,15 +85,7 @@ def main():
         rows = run_rows(log)
         if not rows:
             continue
-        out += [f"## {log.stem.removeprefix('transformer-')}", "",
-                "| time | step | hours | acc@0.5 real | acc@0.9 real | BWE rows 3–4 acc | loss@0.5 | expected-code error@0.5 real |",
-                "|---|---|---|---|---|---|---|---|"]
-        for r in rows:
-            m = r["metrics"]
-            out.append(f"| {r['time']} | {r['step']} | {r['hours']:.2f} | {100 * m.get('real_acc@0.5', 0):.2f}% | "
-                       f"{100 * m.get('real_acc@0.9', 0):.2f}% | {100 * m.get('bwe4k_acc', 0):.2f}% | {m.get('loss@0.5', 0):.3f} | "
-                       + (f"{m['real_code_err@0.5']:.3f} |" if "real_code_err@0.5" in m else "– |"))
-        out.append("")
+        out += run_table(log.stem.removeprefix("transformer-"), rows)
     # The shipped model's rows first, then each run's exports in step order (not name order,
     # where 10000 would come before 1501).
     def order(p):

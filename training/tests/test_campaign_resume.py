@@ -61,3 +61,15 @@ def test_campaign_history_comes_from_committed_lines(tmp_path):
     append_validation(lines, 1000, 90.0, {"real_acc@0.5": 0.2}, True)
     rows = run_rows(log)
     assert [(r["step"], r["hours"], r["metrics"]["real_acc@0.5"]) for r in rows] == [(500, 0.5, 0.1), (1000, 1.5, 0.2)]
+
+
+def test_a_run_restarted_from_scratch_gets_its_own_table():
+    from campaign_log import run_table
+    rows = [{"time": f"2026-12-0{d} 10:00", "step": s, "hours": h, "metrics": {"real_acc@0.5": 0.02}}
+            for d, s, h in ((1, 500, 0.8), (1, 1000, 1.4), (2, 500, 0.7))]
+    table = run_table("run", rows)
+    assert table[0] == "## run"
+    restart = table.index("Restarted from scratch on 2026-12-02 (the checkpoint before it was lost with its machine):")
+    assert [l.split(" | ")[1] for l in table[:restart] if l.startswith("| 2026")] == ["500", "1000"]
+    assert [l.split(" | ")[1] for l in table[restart:] if l.startswith("| 2026")] == ["500"]
+    assert sum(l.startswith("| time |") for l in table) == 2
