@@ -44,23 +44,13 @@ def fit_converged(X, y, classes, l2, steps=1500):
     W, b = np.zeros((A.shape[1], classes)), np.zeros(classes)
     Wm, bm, t = W.copy(), b.copy(), 1.0
     for _ in range(steps):
-        lg = A @ Wm + bm
-        lg -= lg.max(1, keepdims=True)
-        Pr = np.exp(lg)
-        Pr /= Pr.sum(1, keepdims=True)
-        G = sw * (Pr - Y) / len(y)
+        G = sw * (V.softmax_rows(A @ Wm + bm) - Y) / len(y)
         W_new, b_new = Wm - (A.T @ G + l2 * Wm) / L, bm - G.sum(0) / L
         t_new = (1 + (1 + 4 * t * t) ** 0.5) / 2
         Wm, bm = W_new + (t - 1) / t_new * (W_new - W), b_new + (t - 1) / t_new * (b_new - b)
         W, b, t = W_new, b_new, t_new
     Wf = P_ @ W
-
-    def predict(Xn):
-        lg = ((Xn - mu) / sd) @ Wf + b
-        lg -= lg.max(1, keepdims=True)
-        p = np.exp(lg)
-        return p / p.sum(1, keepdims=True)
-    return predict
+    return lambda Xn: V.softmax_rows(((Xn - mu) / sd) @ Wf + b)
 
 
 def macro_auc(P, y, classes):

@@ -142,6 +142,12 @@ def mfcc_stats(x):
     return np.concatenate([f.mean(1), f.std(1)])
 
 
+def softmax_rows(logits):
+    """Row-wise softmax (stable: each row's maximum subtracted first)."""
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
 def fit_logistic(X, y, classes, steps=500, l2=1e-2):
     """Multinomial logistic regression (standardised features, balanced class weights, full-batch gradient descent)."""
     mu, sd = X.mean(0), X.std(0) + 1e-6
@@ -153,20 +159,10 @@ def fit_logistic(X, y, classes, steps=500, l2=1e-2):
     W, b = np.zeros((Z.shape[1], classes)), np.zeros(classes)
     lr = 0.5
     for _ in range(steps):
-        logits = Z @ W + b
-        logits -= logits.max(1, keepdims=True)
-        P = np.exp(logits)
-        P /= P.sum(1, keepdims=True)
-        G = sw * (P - Y) / len(y)
+        G = sw * (softmax_rows(Z @ W + b) - Y) / len(y)
         W -= lr * (Z.T @ G + l2 * W)
         b -= lr * G.sum(0)
-
-    def predict(Xn):
-        lg = ((Xn - mu) / sd) @ W + b
-        lg -= lg.max(1, keepdims=True)
-        p = np.exp(lg)
-        return p / p.sum(1, keepdims=True)
-    return predict
+    return lambda Xn: softmax_rows(((Xn - mu) / sd) @ W + b)
 
 
 def roc_auc(scores_, labels):
