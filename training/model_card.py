@@ -83,8 +83,9 @@ def gates_table(v):
     out = []
     if "bwe" in v:
         t = v["bwe"]["table"]
-        out += ["", "BWE from a 4 kHz low-pass (`restore bwe --cutoff 4000`, default options; LSD over 0–11 kHz, LSD-HF above",
-                "4 kHz, 4–8 kHz level bias = median over clips, envelope = per-frame sub-band error):", "",
+        n = len(v["bwe"].get("per_clip", []))
+        out += ["", f"BWE from a 4 kHz low-pass on {n} validation clips (`restore bwe --cutoff 4000`, default options; LSD over",
+                "0–11 kHz, LSD-HF above 4 kHz, 4–8 kHz level bias = median over clips, envelope = per-frame sub-band error):", "",
                 "| method | kind | LSD | LSD-HF | bias dB | envelope dB |", "|---|---|---|---|---|---|"]
         for m in ("bwe", "SBR", "low-pass input"):
             for kind, r in t[m].items():
