@@ -977,7 +977,7 @@ def item_key(e: dict) -> str:
     return sha1(f"{e['source']}:{e.get('take', e['file'])}")[:20]
 
 
-def stage_decode(time_budget: float | None = None) -> None:
+def stage_decode(time_budget: float | None = None, workers: int = 2) -> None:
     pcm_dir = CACHE / "pcm"
     pcm_dir.mkdir(parents=True, exist_ok=True)
     rec_p = CACHE / "decoded.jsonl"
@@ -991,35 +991,41 @@ def stage_decode(time_budget: float | None = None) -> None:
     log.info("decode: %d files, %d done, %d to do", len(items), len(recs), len(todo))
     t0 = time.time()
     secs = 0.0
-    with open(rec_p, "a") as out:
-        for n, e in enumerate(todo):
-            if time_budget and time.time() - t0 > time_budget:
-                log.warning("decode: time budget reached, %d left", len(todo) - n)
-                break
-            key = item_key(e)
-            rec = {"key": key, "source": e["source"], "file": e.get("take", e["file"])}
-            try:
-                data = raw_bytes(e)
-                rec["bytes_sha1"] = sha1(data) if data is not None else None
-                x, sr = decode(e, data)
-                x = np.nan_to_num(x)
-                if len(x) < MIN_ITEM_S * sr:
-                    raise ValueError(f"too short ({len(x)} samples)")
-                bw, per = window_bandwidths(x, sr)
-                y = resample(x, sr)
-                peak = float(np.max(np.abs(y))) if len(y) else 0.0
-                q = np.round(np.clip(y, -1, 1) * 32767).astype(np.int16)
-                rec.update({"source_rate": int(sr), "seconds": len(y) / SR, "bandwidth_hz": bw, "window_bandwidth_hz": per, "bw_version": BW_VERSION,
-                            "pcm_sha1": sha1(q.tobytes()), "peak": peak})
-                np.save(pcm_dir / f"{key}.npy", y.astype(np.float16) if peak < 60000 else y)
-            except Exception as ex:
-                rec["error"] = str(ex)[:200]
-                log.warning("decode: %s %s failed (%s)", e["source"], e["file"], rec["error"])
+    def work(e):
+        key = item_key(e)
+        rec = {"key": key, "source": e["source"], "file": e.get("take", e["file"])}
+        try:
+            data = raw_bytes(e)
+            rec["bytes_sha1"] = sha1(data) if data is not None else None
+            x, sr = decode(e, data)
+            x = np.nan_to_num(x)
+            if len(x) < MIN_ITEM_S * sr:
+                raise ValueError(f"too short ({len(x)} samples)")
+            bw, per = window_bandwidths(x, sr)
+            y = resample(x, sr)
+            peak = float(np.max(np.abs(y))) if len(y) else 0.0
+            q = np.round(np.clip(y, -1, 1) * 32767).astype(np.int16)
+            rec.update({"source_rate": int(sr), "seconds": len(y) / SR, "bandwidth_hz": bw, "window_bandwidth_hz": per, "bw_version": BW_VERSION,
+                        "pcm_sha1": sha1(q.tobytes()), "peak": peak})
+            np.save(pcm_dir / f"{key}.npy", y.astype(np.float16) if peak < 60000 else y)
+        except Exception as ex:
+            rec["error"] = str(ex)[:200]
+            log.warning("decode: %s %s failed (%s)", e["source"], e["file"], rec["error"])
+        return rec
+
+    # Two files at a time (decoders are subprocesses, numpy's FFTs release the GIL); records are
+    # written in the files' order, so decoded.jsonl is the serial run's.
+    with open(rec_p, "a") as out, concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        for n, rec in enumerate(pool.map(work, todo)):
             out.write(json.dumps(rec) + "\n")
             out.flush()
             secs += rec.get("seconds", 0)
             if n % 500 == 0:
                 log.info("decode: %d/%d files, %.2f h of audio, %.0f s", n, len(todo), secs / 3600, time.time() - t0)
+            if time_budget and time.time() - t0 > time_budget:
+                log.warning("decode: time budget reached, %d left", len(todo) - n - 1)
+                pool.shutdown(wait=True, cancel_futures=True)
+                break
     log.info("decode: done, %.2f h in %.0f s", secs / 3600, time.time() - t0)
     recs = {r["key"]: r for r in read_jsonl(rec_p)}
     stale = [e for e in items if item_key(e) in recs and stale_bandwidth(recs[item_key(e)])]
