@@ -61,7 +61,6 @@ def macro_auc(P, y, classes):
 
 def tuned(X, y, classes, groups):
     """L2 by 3-fold inner cross-validation over source files, then the converged fit."""
-    uniq = sorted(set(groups))
     fold = np.array([V.stable("inner", g) % 3 for g in groups])
     best, best_l2 = -1.0, L2_GRID[0]
     for l2 in L2_GRID:
@@ -73,7 +72,7 @@ def tuned(X, y, classes, groups):
             s.append(macro_auc(fit_converged(X[~te], y[~te], classes, l2, steps=400)(X[te]), y[te], classes))
         if s and np.mean(s) > best:
             best, best_l2 = float(np.mean(s)), l2
-    return fit_converged(X, y, classes, best_l2), best_l2, len(uniq)
+    return fit_converged(X, y, classes, best_l2), best_l2
 
 
 def main():
@@ -126,7 +125,7 @@ def main():
                     continue
                 tr = ~test
                 gate.append(macro_auc(V.fit_logistic(F[idx[tr]], y[tr], len(labels))(F[idx[test]]), y[test], len(labels)))
-                pred, l2, _ = tuned(F[idx[tr]], y[tr], len(labels), [g for g, t in zip(groups, tr) if t])
+                pred, l2 = tuned(F[idx[tr]], y[tr], len(labels), [g for g, t in zip(groups, tr) if t])
                 tuned_auc.append(macro_auc(pred(F[idx[test]]), y[test], len(labels)))
                 l2s.append(l2)
             res[spec] = {"gate_probe": float(np.mean(gate)), "gate_std": float(np.std(gate)),

@@ -103,7 +103,7 @@ enum TaskCommand {
         var planned = targets.filter { $0 != StandardStreams.marker }.flatMap { ext == nil ? [$0] : EmbeddingWriter.paths(for: $0) }
         if let plot = display.plot { planned.append(plot) }
         try OutputGuard.checkAll(planned, inputs: protected, overwrite: true)
-        let loader = ModelCache(directory: model, vocoder: vocoder)
+        let loader = ModelCache(directory: model, vocoder: vocoder, withVocoder: type(of: task).writesAudio)
         let notes = NoteCollector()
         var failed = 0
         for (input, target) in zip(inputs, targets) {
@@ -164,16 +164,19 @@ enum TaskCommand {
     }
 }
 
-/// Loads the engine once per command, on first use (by whichever job asks first).
+/// Loads the engine once per command, on first use (by whichever job asks first); without the
+/// vocoder when nothing the command runs writes audio (embed).
 final class ModelCache: @unchecked Sendable {
-    let directory: String?, vocoder: String?
+    let directory: String?, vocoder: String?, withVocoder: Bool
     var model: EngineModel?
     private let lock = NSLock()
-    init(directory: String?, vocoder: String?) { self.directory = directory; self.vocoder = vocoder }
+    init(directory: String?, vocoder: String?, withVocoder: Bool = true) {
+        self.directory = directory; self.vocoder = vocoder; self.withVocoder = withVocoder
+    }
     func load() throws -> EngineModel {
         lock.lock(); defer { lock.unlock() }
         if let model { return model }
-        let m = try EngineModel.load(modelDirectory: directory, vocoder: vocoder)
+        let m = try EngineModel.load(modelDirectory: directory, vocoder: vocoder, withVocoder: withVocoder)
         model = m
         return m
     }

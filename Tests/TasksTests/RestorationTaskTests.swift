@@ -173,8 +173,8 @@ final class RestorationTaskTests: XCTestCase {
         let slice = [Float](repeating: 0, count: m.windowFrames * m.hop)
         let mask = WindowMask(known: [Bool](repeating: false, count: m.rows * m.windowColumns)) { _, _ in 1 }
         let settings = SamplingSettings(iterations: 2, seed: 5)
-        let whole = WindowCompletion(model: m).run(slice: slice, windowFrame: 0, mask: mask, settings: settings)
-        let part = WindowCompletion(model: m).run(slice: slice, windowFrame: 0, mask: mask, settings: settings, vocodeFrames: 0..<200)
+        let whole = try WindowCompletion(model: m).run(slice: slice, windowFrame: 0, mask: mask, settings: settings)
+        let part = try WindowCompletion(model: m).run(slice: slice, windowFrame: 0, mask: mask, settings: settings, vocodeFrames: 0..<200)
         XCTAssertEqual(whole.grid, part.grid)
         let n = 200 * m.hop
         let a = Array(whole.audio[0..<n]), b = Array(part.audio[0..<n])
@@ -182,6 +182,33 @@ final class RestorationTaskTests: XCTestCase {
         XCTAssertGreaterThan(ref, 0)
         XCTAssertLessThan((err / ref).squareRoot(), 1e-5)
         XCTAssertTrue(part.audio[(n + 2 * HiFiGAN.chunkContext * m.hop)...].allSatisfy { $0 == 0 }, "frames past the range are not synthesised")
+    }
+
+    /// Embeddings synthesise nothing: an engine loaded without a vocoder (as `restore embed`
+    /// loads it, so the vocoder need not be installed) embeds exactly as the full engine does,
+    /// and asking it for audio is a typed error, not a crash.
+    func testAnEngineWithoutAVocoderEmbedsAndRefusesAudio() throws {
+        guard let full = Self.model else { throw XCTSkip("engine model not found (run scripts/fetch-pretrained)") }
+        let bare = try EngineModel.load(withVocoder: false)
+        XCTAssertNil(bare.loadedVocoder)
+        XCTAssertNotNil(full.loadedVocoder)
+        let refusal = "this engine was loaded without a vocoder (for embeddings); load it with one to synthesise audio"
+        XCTAssertThrowsError(try bare.vocoder) { XCTAssertEqual("\($0)", refusal) }
+        XCTAssertThrowsError(try WindowCompletion(model: bare)) { XCTAssertEqual("\($0)", refusal) }
+        let path = try write(music(rate: 22050, seconds: 2, channels: 1), "v.wav")
+        _ = try Embed(options: .init()).run(input: TaskInput(path: path), context: try context(dir + "/full.npy"))
+        _ = try Embed(options: .init()).run(input: TaskInput(path: path),
+                                            context: TaskContext(outputPath: dir + "/bare.npy", loadModel: { bare }))
+        let a = try NumpyArray.read(dir + "/full.npy"), b = try NumpyArray.read(dir + "/bare.npy")
+        XCTAssertEqual(a.shape, b.shape)
+        XCTAssertEqual(a.values, b.values)
+        // A task that writes audio says why it cannot, through the same error.
+        let out = dir + "/v.bwe.wav"
+        var fromFourKilohertz = BandwidthExtension.Options()
+        fromFourKilohertz.cutoff = .hertz(4000)
+        XCTAssertThrowsError(try BandwidthExtension(options: fromFourKilohertz).run(
+            input: TaskInput(path: path), context: TaskContext(outputPath: out, loadModel: { bare }))) { XCTAssertEqual("\($0)", refusal) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 
     func testEmbedGivesOneVectorPerColumnAndAClipVector() throws {

@@ -1,16 +1,28 @@
 import Foundation
 
 /// Everything a task needs from the engine: front end, tokenizer, transformer and vocoder,
-/// loaded and cross-checked once.
+/// loaded and cross-checked once. Embeddings need no vocoder, so an engine may be loaded
+/// without one (`load(…, withVocoder: false)`); asking it for audio then throws.
 public struct EngineModel: Sendable {
     public let frontEnd: MelFrontEnd
     public let tokenizer: SpectrogramTokenizer
     public let transformer: MaskedTransformer
-    public let vocoder: HiFiGAN
+    /// nil when the engine was loaded without a vocoder.
+    public let loadedVocoder: HiFiGAN?
+
+    /// The vocoder, or a typed error when this engine was loaded without one.
+    public var vocoder: HiFiGAN {
+        get throws {
+            guard let loadedVocoder else {
+                throw RestoreError.invalidArgument("this engine was loaded without a vocoder (for embeddings); load it with one to synthesise audio")
+            }
+            return loadedVocoder
+        }
+    }
 
     /// The front end is the tokenizer's (its normalisation floor) unless one is given, and
     /// then it must normalise the same way.
-    public init(tokenizer: SpectrogramTokenizer, transformer: MaskedTransformer, vocoder: HiFiGAN,
+    public init(tokenizer: SpectrogramTokenizer, transformer: MaskedTransformer, vocoder: HiFiGAN?,
                 frontEnd: MelFrontEnd? = nil) throws {
         let frontEnd = frontEnd ?? tokenizer.frontEnd
         let t = tokenizer.config, m = transformer.config
@@ -26,25 +38,26 @@ public struct EngineModel: Sendable {
             throw RestoreError.invalidArgument(
                 "the tokenizer (\(t.rows) rows, \(t.codebook_size) codes) does not match the transformer (\(m.rows) rows, \(m.codebook_size) codes)")
         }
-        guard vocoder.config.num_mels == frontEnd.config.melCount, vocoder.hop == frontEnd.config.hop else {
+        if let vocoder, vocoder.config.num_mels != frontEnd.config.melCount || vocoder.hop != frontEnd.config.hop {
             throw RestoreError.invalidArgument("the vocoder's mel (\(vocoder.config.num_mels) bands, hop \(vocoder.hop)) is not the front end's")
         }
         self.frontEnd = frontEnd
         self.tokenizer = tokenizer
         self.transformer = transformer
-        self.vocoder = vocoder
+        self.loadedVocoder = vocoder
     }
 
-    /// Loads the model folder (`nil`: the shipped default) and the vocoder.
-    public static func load(modelDirectory: String? = nil, vocoder: String? = nil) throws -> EngineModel {
+    /// Loads the model folder (`nil`: the shipped default) and, unless `withVocoder` is false
+    /// (embeddings: nothing is synthesised, and the vocoder need not be installed), the vocoder.
+    public static func load(modelDirectory: String? = nil, vocoder: String? = nil, withVocoder: Bool = true) throws -> EngineModel {
         let files = try ModelLocator.modelFiles(directory: modelDirectory)
-        let vocoderPath = try ModelLocator.vocoder(explicit: vocoder)
+        let vocoderPath = withVocoder ? try ModelLocator.vocoder(explicit: vocoder) : nil
         let folder = (files.tokenizer as NSString).deletingLastPathComponent
-        try ModelVerification.verify(files: [files.tokenizer, files.transformer, vocoderPath], manifestFolder: folder)
+        try ModelVerification.verify(files: [files.tokenizer, files.transformer] + (vocoderPath.map { [$0] } ?? []), manifestFolder: folder)
         let tokenizer = try SpectrogramTokenizer(path: files.tokenizer)
         try ModelManifest.checkMel(manifestFolder: folder, against: tokenizer.frontEnd.config)
         return try EngineModel(tokenizer: tokenizer, transformer: MaskedTransformer(path: files.transformer),
-                               vocoder: HiFiGAN(path: vocoderPath))
+                               vocoder: vocoderPath.map { try HiFiGAN(path: $0) })
     }
 
     public var sampleRate: Double { frontEnd.config.sampleRate }

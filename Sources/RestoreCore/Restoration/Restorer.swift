@@ -169,7 +169,7 @@ public struct Restorer {
             let x22 = try model.toEngineRate(x, from: placement.rate)
             var settings = job.sampling
             settings.seed = Self.seed(job.sampling.seed, window: placement.index, channel: ci)
-            let r = WindowCompletion(model: model).run(
+            let r = try WindowCompletion(model: model).run(
                 slice: x22, windowFrame: placement.windowFrame, mask: mask,
                 carried: hopColumns.flatMap { h in carried[ci]?.carried(hopColumns: h) },
                 settings: settings, vocodeFrames: vocode, guide: job.guide?(x22))

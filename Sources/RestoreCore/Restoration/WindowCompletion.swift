@@ -57,7 +57,12 @@ public struct SamplingSettings: Sendable, Equatable {
 /// masked completion → decoded mel blended into the input's mel → vocoder → audio slice.
 public struct WindowCompletion {
     public let model: EngineModel
-    public init(model: EngineModel) { self.model = model }
+    let vocoder: HiFiGAN
+    /// Throws when the engine was loaded without a vocoder.
+    public init(model: EngineModel) throws {
+        self.model = model
+        self.vocoder = try model.vocoder
+    }
 
     public struct Result {
         /// The vocoded slice, same length as the input slice.
@@ -170,13 +175,13 @@ public struct WindowCompletion {
             let lo = max(0, range.lowerBound - ctx), hi = min(frames, range.upperBound + ctx)
             var part = [Float](repeating: 0, count: bands * (hi - lo))
             for b in 0..<bands { for f in lo..<hi { part[b * (hi - lo) + f - lo] = mel.values[b * frames + f] } }
-            let y = model.vocoder.synthesize(fe.logMel(fromNormalized: MelSpectrogram(melCount: bands, frames: hi - lo, values: part)))
+            let y = vocoder.synthesize(fe.logMel(fromNormalized: MelSpectrogram(melCount: bands, frames: hi - lo, values: part)))
             let hop = model.hop
             audio = [Float](repeating: 0, count: frames * hop)
             let keep = (range.lowerBound - lo) * hop
             for i in 0..<(range.count * hop) where keep + i < y.count { audio[range.lowerBound * hop + i] = y[keep + i] }
         } else {
-            audio = model.vocoder.synthesize(fe.logMel(fromNormalized: mel))
+            audio = vocoder.synthesize(fe.logMel(fromNormalized: mel))
         }
         if audio.count < slice.count { audio += [Float](repeating: 0, count: slice.count - audio.count) }
         else { audio.removeLast(audio.count - slice.count) }
