@@ -375,6 +375,21 @@ def resume_from_export(folder: pathlib.Path, model, ema, cfg, recipe: dict) -> t
     return int(meta["steps"]), float(meta.get("training_minutes", 0.0))
 
 
+WARMUP_STEPS = 500
+# After a resume from a committed export the optimiser's moments are gone. With β2 = 0.95 Adam's
+# second moment is re-estimated within ~20 steps (1 / (1 − β2)), so the learning rate needs only
+# a short ramp to keep the first, sign-like updates of a fresh Adam small; the initial 500-step
+# warm-up cost a fresh machine ~250 steps' worth of progress in every session.
+REWARM_STEPS = 50
+
+
+def learning_rate(base: float, step: int, warm_from: int) -> float:
+    """Linear warm-up from step 0 over WARMUP_STEPS, or from a resume step (`warm_from` > 0) over
+    REWARM_STEPS; then constant."""
+    length = WARMUP_STEPS if warm_from == 0 else REWARM_STEPS
+    return base * min(1.0, (step - warm_from + 1) / length)
+
+
 def data_hash(data: pathlib.Path, variants: Variants | None = None) -> str:
     """What the run trained on: the manifest, the token grids (which name their tokenizer) and,
     with --augment, the variants."""
@@ -460,7 +475,7 @@ def main():
     ema = copy.deepcopy(model) if args.ema > 0 else model
     counts = torch.bincount(seq[train].flatten(), minlength=cfg.codebook_size).float()
     unigram = counts / counts.sum()
-    recipe = {"run": args.run, "lr": args.lr, "warmup": 500, "batch": args.batch, "band": args.band, "span": args.span, "short_spans": args.short_spans, "loud_spans": args.loud_spans, "kind_weights": args.kind_weights,
+    recipe = {"run": args.run, "lr": args.lr, "warmup": WARMUP_STEPS, "rewarm_after_export": REWARM_STEPS, "batch": args.batch, "band": args.band, "span": args.span, "short_spans": args.short_spans, "loud_spans": args.loud_spans, "kind_weights": args.kind_weights,
               "full_mask": args.full_mask, "random": round(1 - args.band - args.span - args.full_mask, 4), "band_clips": "full_band only", "cfg_drop": 0.1,
               "label_smoothing": 0.1, "expected_code_loss": args.expected_code_loss, "mask_ratio": "truncated Gaussian 0.55 ± 0.25", "hybrid": args.hybrid,
               "hybrid_patch_drop": "uniform share per clip" if args.hybrid else None, "bf16": args.bf16,
@@ -484,11 +499,11 @@ def main():
     elif args.resume_from is not None and (args.resume_from / "transformer.safetensors").exists():
         # A fresh machine keeps only what git keeps: the run's last committed export (the
         # weight average, f16). Both the weights and their average start from it; the optimiser's
-        # moments are gone, so the learning rate warms up again from this step.
+        # moments are gone, so the learning rate warms up again from this step (REWARM_STEPS).
         step, minutes_before = resume_from_export(args.resume_from, model, ema, cfg, recipe)
         warm_from = step
-        log.info("resumed from the committed export %s at step %d (%.1f min): fresh optimiser, learning rate re-warmed",
-                 args.resume_from, step, minutes_before)
+        log.info("resumed from the committed export %s at step %d (%.1f min): fresh optimiser, learning rate re-warmed over %d steps",
+                 args.resume_from, step, minutes_before, REWARM_STEPS)
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     g = torch.Generator().manual_seed(step)
@@ -555,7 +570,7 @@ def main():
         loss = masked_loss(logits.float(), x, masked)
         if args.expected_code_loss > 0:
             loss = loss + args.expected_code_loss * expected_code_loss(logits, x, masked, codebook)
-        lr = args.lr * min(1.0, (step - warm_from + 1) / 500)
+        lr = learning_rate(args.lr, step, warm_from)
         for pg in opt.param_groups:
             pg["lr"] = lr
         opt.zero_grad(set_to_none=True)

@@ -73,3 +73,16 @@ def test_a_run_restarted_from_scratch_gets_its_own_table():
     assert [l.split(" | ")[1] for l in table[:restart] if l.startswith("| 2026")] == ["500", "1000"]
     assert [l.split(" | ")[1] for l in table[restart:] if l.startswith("| 2026")] == ["500"]
     assert sum(l.startswith("| time |") for l in table) == 2
+
+
+def test_learning_rate_warms_up_from_zero_and_rewarms_briefly_after_a_resume():
+    from train_transformer import REWARM_STEPS, WARMUP_STEPS, learning_rate
+    assert learning_rate(4e-4, 0, 0) == pytest.approx(4e-4 / WARMUP_STEPS)
+    assert learning_rate(4e-4, 249, 0) == pytest.approx(2e-4)
+    assert learning_rate(4e-4, WARMUP_STEPS - 1, 0) == pytest.approx(4e-4)
+    assert learning_rate(4e-4, 10_000, 0) == pytest.approx(4e-4)
+    # From a committed export at step 1,687: a short ramp, then the full rate.
+    assert learning_rate(4e-4, 1687, 1687) == pytest.approx(4e-4 / REWARM_STEPS)
+    assert learning_rate(4e-4, 1687 + REWARM_STEPS - 1, 1687) == pytest.approx(4e-4)
+    assert learning_rate(4e-4, 1687 + REWARM_STEPS // 2 - 1, 1687) == pytest.approx(2e-4)
+    assert REWARM_STEPS < WARMUP_STEPS
