@@ -58,9 +58,21 @@ class Block(nn.Module):
         self.fc2 = nn.Linear(cfg.ffn, cfg.width)
 
     def forward(self, x):
-        h = self.norm1(x)
-        x = x + self.attn(h, h, h, need_weights=False)[0]
+        x = x + self.attention(self.norm1(x))
         return x + self.fc2(F.gelu(self.fc1(self.norm2(x))))
+
+    def attention(self, h):
+        """Self-attention with nn.MultiheadAttention's weights (so exports keep their names),
+        written out as two matrix products: at 266 positions and bf16 a training step is ~12 %
+        faster than through the module's fused CPU kernel, whose backward pass was 18 % of a
+        step (torch.profiler). Same result to float rounding (tests/test_attention.py)."""
+        a = self.attn
+        b, n, w = h.shape
+        heads = a.num_heads
+        q, k, v = F.linear(h, a.in_proj_weight, a.in_proj_bias).view(b, n, 3, heads, w // heads).permute(2, 0, 3, 1, 4)
+        scores = (q * (w // heads) ** -0.5) @ k.transpose(-1, -2)
+        o = scores.float().softmax(-1).to(v.dtype) @ v
+        return F.linear(o.transpose(1, 2).reshape(b, n, w), a.out_proj.weight, a.out_proj.bias)
 
 
 class MaskedTransformer(nn.Module):
