@@ -43,6 +43,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 import zlib
@@ -917,16 +918,19 @@ def decode(e: dict, data: bytes | None) -> tuple[np.ndarray, int]:
     if e.get("lump"):
         return dmx_to_pcm(data)
     if e.get("tracker"):
-        # openmpt123 --render writes <input>.wav beside its input: render a copy in the cache.
-        tmpdir = CACHE / "tmp-tracker"
-        shutil.rmtree(tmpdir, ignore_errors=True)
-        tmpdir.mkdir(parents=True)
-        mod = tmpdir / ("module" + pathlib.PurePath(e["file"]).suffix)
-        mod.write_bytes(data)
-        subprocess.run(["nice", "-n", "10", "openmpt123", "--quiet", "--force", "--samplerate", "44100", "--render", str(mod)],
-                       check=True, capture_output=True, timeout=600, cwd=tmpdir)
-        x, sr = sf.read(str(mod) + ".wav", dtype="float32", always_2d=True)
-        shutil.rmtree(tmpdir, ignore_errors=True)
+        # openmpt123 --render writes <input>.wav beside its input: render a copy in a folder of
+        # this file's own (two files decode at a time; a shared folder let one decode delete the
+        # other's render, and 8 of 27 modules were lost from a corpus that way).
+        CACHE.mkdir(parents=True, exist_ok=True)
+        tmpdir = pathlib.Path(tempfile.mkdtemp(prefix="tmp-tracker-", dir=CACHE))
+        try:
+            mod = tmpdir / ("module" + pathlib.PurePath(e["file"]).suffix)
+            mod.write_bytes(data)
+            subprocess.run(["nice", "-n", "10", "openmpt123", "--quiet", "--force", "--samplerate", "44100", "--render", str(mod)],
+                           check=True, capture_output=True, timeout=600, cwd=tmpdir)
+            x, sr = sf.read(str(mod) + ".wav", dtype="float32", always_2d=True)
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
         return x.mean(axis=1), sr
     if e.get("codec") == "g722":
         r = subprocess.run(["nice", "-n", "10", "ffmpeg", "-v", "error", "-f", "g722", "-i", "pipe:0", "-f", "f32le", "-ac", "1", "-ar", "16000", "pipe:1"],
