@@ -17,7 +17,6 @@ import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
@@ -46,7 +45,7 @@ def step_seconds(kind: str, steps: int, warmup: int, bf16: bool) -> list[float]:
             t = time.perf_counter()
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 logits = model(x, masked, cond, patches=patches)
-            loss = F.cross_entropy(logits[masked].float(), x[masked], label_smoothing=0.1)
+            loss = T.masked_loss(logits.float(), x, masked)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
